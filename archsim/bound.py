@@ -1,0 +1,64 @@
+"""Closed-form lower bound on a program's cycles (roofline per op, summed per resource).
+
+Each op's duration is its contention-free time: the longest of its holds (unit compute_cycles and,
+per level or channel, latency + ceil(bytes / bandwidth)), computed by :mod:`archsim.plan` exactly as
+the engine does. The critical path is the longest dep chain of durations. Each resource must serve
+its holds one after another: a unit with ``count`` instances needs at least ceil(sum / count) cycles,
+a multi-channel level at least its busiest channel's sum. ``cycles`` is the max of the critical path
+and the resource sums, so ``simulate(...).cycles >= bound(...).cycles`` always, with equality on a
+dep chain (no contention) and on independent ops that share one resource. Ignores allocation waits
+(capacity) and the interplay of the two terms.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from .plan import gc_paused, make_plan
+
+__all__ = ["bound", "Bound"]
+
+
+@dataclass(frozen=True)
+class Bound:
+    """``cycles`` = max(``critical_path_cycles``, max of ``resource_cycles``); ``bottleneck`` names
+    the term that set it (``"critical_path"`` or a unit/level name)."""
+
+    cycles: int
+    critical_path_cycles: int
+    resource_cycles: dict[str, int]
+    bottleneck: str
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def bound(program, arch) -> Bound:
+    """Closed-form lower bound of :func:`archsim.simulate` for ``program`` on ``arch``."""
+    with gc_paused():
+        plan = make_plan(program, arch)  # validates the program against arch
+    durations = plan.durations
+    finish = [0] * len(durations)
+    for i, op in enumerate(program.ops):
+        start = 0
+        for d in op.deps:
+            if finish[d] > start:
+                start = finish[d]
+        finish[i] = start + durations[i]
+    critical = max(finish, default=0)
+
+    sums = [0] * len(plan.res_names)
+    for holds in plan.holds:
+        for r, c in holds:
+            sums[r] += c
+    resource: dict[str, int] = {name: 0 for name in (*arch.units, *arch.levels)}
+    for r, owner in enumerate(plan.res_owner):
+        per_server = -(-sums[r] // plan.res_servers[r])
+        if per_server > resource[owner]:
+            resource[owner] = per_server
+    bottleneck, cycles = "critical_path", critical
+    for name, c in resource.items():
+        if c > cycles:
+            bottleneck, cycles = name, c
+    return Bound(cycles=cycles, critical_path_cycles=critical, resource_cycles=resource,
+                 bottleneck=bottleneck)

@@ -1,0 +1,262 @@
+"""Architecture specs: compute units, storage levels, energy and area tables, and the preset loader.
+
+Model. A machine is a set of named compute units (PE arrays, SIMD lanes, pipelines, DMA engines) and a
+set of named storage levels (register files, buffers, scratchpads, caches, DRAM/HBM), plus a clock, a
+per-action energy table and an optional per-component area table. A unit is a capacity-``count`` FIFO
+server (``count`` identical instances, e.g. 4 PIUMA MTPs or 108 GPU SMs); a level is a
+capacity-``channels`` set of FIFO servers with ``bandwidth_bytes_per_cycle`` split evenly over its
+channels. Leaves out: topology (which unit talks to which level; the mapping decides that), network
+on chip, caches' hit/miss behaviour (a cache is a level whose traffic the mapper estimates), clock
+domains, DVFS and leakage. Every number in a preset YAML is ``{value: X, source: "..."}``; the loader
+keeps the sources in ``Arch.sources`` (dotted path -> source) and lists ``placeholder`` entries in
+``Arch.placeholders``. Errors are :class:`SpecError` with one line ``<file>: <path>: <problem>``.
+"""
+
+from __future__ import annotations
+
+import re
+import typing
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal, Optional
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from .errors import SpecError
+
+__all__ = ["Arch", "ComputeUnit", "StorageLevel", "load_arch", "preset_names", "PRESET_DIR"]
+
+PRESET_DIR = Path(__file__).parent / "presets"
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_LOADER_FIELDS = ("sources", "placeholders", "path")
+
+PosInt = Annotated[int, Field(gt=0)]
+NonNegInt = Annotated[int, Field(ge=0)]
+PosFloat = Annotated[float, Field(gt=0)]
+NonNegFloat = Annotated[float, Field(ge=0)]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+
+
+class ComputeUnit(_Frozen):
+    """A compute unit: ``count`` identical instances of a ``rows`` x ``cols`` array of lanes.
+
+    ``cycles_per_op`` maps an operator (``mac``, ``add``, ``exp``, ...) to the cycles one lane needs
+    for one element; mappers use it to derive an op's ``compute_cycles``. ``threads_per_instance``
+    (multithreaded pipelines) is informational for mappers; the engine does not model threads.
+    """
+
+    kind: Literal["pe_array_2d", "pe_array_1d", "simd", "scalar", "pipeline", "dma"]
+    rows: PosInt
+    cols: PosInt
+    cycles_per_op: dict[str, PosInt]
+    count: PosInt = 1
+    register_file_bytes_per_pe: Optional[PosInt] = None
+    threads_per_instance: Optional[PosInt] = None
+
+    @property
+    def lanes(self) -> int:
+        """Lanes per instance: rows * cols."""
+        return self.rows * self.cols
+
+
+class StorageLevel(_Frozen):
+    """A storage level. ``bandwidth_bytes_per_cycle`` is the total over ``channels``; an access moves
+    ``access_bytes`` (the energy/count granularity, e.g. 8 for PIUMA DRAM)."""
+
+    capacity_bytes: PosInt
+    bandwidth_bytes_per_cycle: PosFloat
+    latency_cycles: NonNegInt
+    access_bytes: PosInt
+    channels: PosInt = 1
+
+
+class Arch(_Frozen):
+    """A machine. ``energy_pj[component][action]`` with component a unit or level name;
+    ``sources``/``placeholders``/``path`` are filled by the loader, never written in YAML."""
+
+    name: str
+    family: Literal["spatial", "piuma", "gpu", "generic"]
+    description: str
+    clock_hz: PosFloat
+    units: dict[str, ComputeUnit]
+    levels: dict[str, StorageLevel]
+    energy_pj: dict[str, dict[str, NonNegFloat]]
+    area_um2: dict[str, NonNegFloat] = {}
+    sources: dict[str, str] = {}
+    placeholders: tuple[str, ...] = ()
+    path: str = ""
+
+    @model_validator(mode="after")
+    def _cross_check(self) -> "Arch":
+        for section in ("units", "levels", "energy_pj", "area_um2"):
+            for key in getattr(self, section):
+                if not _NAME.match(key):
+                    raise ValueError(f"{section}.{key}: name must be an identifier")
+        clash = sorted(set(self.units) & set(self.levels))
+        if clash:
+            raise ValueError(f"levels.{clash[0]}: name used by both a unit and a level")
+        known = set(self.units) | set(self.levels)
+        for section in ("energy_pj", "area_um2"):
+            for comp in getattr(self, section):
+                if comp not in known:
+                    raise ValueError(f"{section}.{comp}: not a unit or level "
+                                     f"(known: {', '.join(sorted(known))})")
+        return self
+
+    def energy_source(self, component: str, action: str) -> str:
+        return self.sources.get(f"energy_pj.{component}.{action}", "")
+
+
+def preset_names() -> list[str]:
+    """Names of the shipped presets (archsim/presets/<name>.yaml), sorted."""
+    return sorted(p.stem for p in PRESET_DIR.glob("*.yaml"))
+
+
+def load_arch(name_or_path: str, overrides: Mapping[str, object] = {}) -> Arch:
+    """Load a preset by name or a YAML file by path, apply ``overrides`` (dotted path -> value,
+    source ``override``), validate and freeze. Raises :class:`SpecError` with a one-line message."""
+    path = Path(name_or_path)
+    if not (path.suffix in (".yaml", ".yml") or path.is_file()):
+        path = PRESET_DIR / f"{name_or_path}.yaml"
+        if not path.exists():
+            raise SpecError(f"{name_or_path}: unknown preset (known: {', '.join(preset_names())})")
+    fname = path.name
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except OSError as exc:
+        raise SpecError(f"{fname}: <file>: cannot read ({exc.strerror})") from None
+    except yaml.YAMLError as exc:
+        where = getattr(exc, "problem_mark", None)
+        line = f"line {where.line + 1}" if where else "?"
+        raise SpecError(f"{fname}: <yaml {line}>: {getattr(exc, 'problem', exc)}") from None
+    if not isinstance(raw, dict):
+        raise SpecError(f"{fname}: <root>: expected a mapping, got {type(raw).__name__}")
+    for key in _LOADER_FIELDS:
+        if key in raw:
+            raise SpecError(f"{fname}: {key}: set by the loader, must not appear in the file")
+    sources: dict[str, str] = {}
+    data = _strip(raw, "", fname, sources)
+    for dotted, value in overrides.items():
+        _apply_override(data, dotted, value, fname)
+        sources[dotted] = "override"
+    data["sources"] = dict(sorted(sources.items()))
+    data["placeholders"] = tuple(k for k, s in sorted(sources.items()) if s.startswith("placeholder"))
+    data["path"] = str(path)
+    try:
+        return Arch.model_validate(data)
+    except ValidationError as exc:
+        raise SpecError(_one_line(fname, exc)) from None
+
+
+# ----------------------------------------------------------------------------- helpers
+
+def _check_source(src: Any, where: str, fname: str) -> str:
+    if not isinstance(src, str) or not src.strip():
+        raise SpecError(f"{fname}: {where}: source must be a non-empty string "
+                        "(a citation, 'assumption: why' or 'placeholder')")
+    low = src.strip().lower()
+    if low.startswith("assumption") and not re.match(r"^assumption\s*:\s*\S", low):
+        raise SpecError(f"{fname}: {where}: an assumption must say why ('assumption: why')")
+    return src.strip()
+
+
+def _strip(node: Any, path: str, fname: str, sources: dict[str, str]) -> Any:
+    """Replace ``{value, source}`` wrappers by their values, recording sources by dotted path."""
+    where = path or "<root>"
+    if isinstance(node, dict):
+        if "value" in node or "source" in node:
+            extra = sorted(set(node) - {"value", "source"})
+            if extra:
+                raise SpecError(f"{fname}: {where}: unknown key '{extra[0]}' in a "
+                                "{value, source} entry")
+            if "source" not in node:
+                raise SpecError(f"{fname}: {where}: missing source "
+                                "(write {value: X, source: \"...\"})")
+            if "value" not in node:
+                raise SpecError(f"{fname}: {where}: missing value")
+            value = node["value"]
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise SpecError(f"{fname}: {where}: value must be a number, "
+                                f"got {type(value).__name__} {value!r}")
+            sources[path] = _check_source(node["source"], where, fname)
+            return value
+        out = {}
+        for key, sub in node.items():
+            if not isinstance(key, str):
+                raise SpecError(f"{fname}: {where}: key {key!r} must be a string")
+            out[key] = _strip(sub, f"{path}.{key}" if path else key, fname, sources)
+        return out
+    if isinstance(node, bool):
+        return node
+    if isinstance(node, (int, float)):
+        raise SpecError(f"{fname}: {where}: bare number {node!r} without a source "
+                        f"(write {{value: {node!r}, source: \"...\"}})")
+    if isinstance(node, list):
+        raise SpecError(f"{fname}: {where}: lists are not part of the spec")
+    return node
+
+
+def _unwrap(annotation: Any) -> Any:
+    """Strip Annotated/Optional so the walker sees the container or model type."""
+    while True:
+        origin = typing.get_origin(annotation)
+        if origin is Annotated:
+            annotation = typing.get_args(annotation)[0]
+        elif origin is typing.Union:
+            args = [a for a in typing.get_args(annotation) if a is not type(None)]
+            annotation = args[0]
+        else:
+            return annotation
+
+
+def _apply_override(data: dict, dotted: str, value: object, fname: str) -> None:
+    parts = dotted.split(".")
+    node: Any = data
+    ann: Any = Arch
+    for i, part in enumerate(parts):
+        here = ".".join(parts[: i + 1])
+        last = i == len(parts) - 1
+        if isinstance(ann, type) and issubclass(ann, BaseModel):
+            fields = {k: f for k, f in ann.model_fields.items() if k not in _LOADER_FIELDS}
+            if part not in fields:
+                raise SpecError(f"{fname}: {dotted}: unknown override path ('{here}' is not a field; "
+                                f"known: {', '.join(fields)})")
+            ann = _unwrap(fields[part].annotation)
+        elif typing.get_origin(ann) is dict:
+            if part not in node:
+                raise SpecError(f"{fname}: {dotted}: unknown override path (no entry '{here}'; "
+                                f"known: {', '.join(node) or 'none'})")
+            ann = _unwrap(typing.get_args(ann)[1])
+        else:
+            raise SpecError(f"{fname}: {dotted}: unknown override path ('{parts[i - 1]}' is a value)")
+        if last:
+            if (isinstance(ann, type) and issubclass(ann, BaseModel)) or typing.get_origin(ann) is dict:
+                raise SpecError(f"{fname}: {dotted}: override path names a section, not a value")
+            node[part] = value
+        else:
+            node = node.setdefault(part, {})
+
+
+def _one_line(fname: str, exc: ValidationError) -> str:
+    errors = exc.errors()
+    err = errors[0]
+    loc = ".".join(str(p) for p in err["loc"]) or "<root>"
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        what = "unknown key"
+    elif kind == "missing":
+        what = "missing required field"
+    elif kind == "value_error":
+        # our cross-check messages carry their own path
+        msg = str(err.get("ctx", {}).get("error", err["msg"]))
+        if ": " in msg and loc == "<root>":
+            loc, msg = msg.split(": ", 1)
+        what = msg
+    else:
+        what = f"{err['msg']} (got {err.get('input')!r})"
+    more = f" (+{len(errors) - 1} more)" if len(errors) > 1 else ""
+    return f"{fname}: {loc}: {what}{more}".replace("\n", " ")

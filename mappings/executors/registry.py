@@ -1,0 +1,206 @@
+"""Registry of executor-vs-reference checks.
+
+``registry()`` returns a fresh ``dict[str, Check]``; a ``Check`` is a zero-arg
+callable returning a :class:`CheckResult`. Every check builds its inputs from
+a fixed-seed ``numpy.random.Generator`` (deterministic), runs a tiled executor
+and an independent plain reference, and reports the max absolute error.
+
+Tolerance (all inputs float64): ``tol = REL_TOL * max(1, max|reference|)``
+with ``REL_TOL = 1e-9``, i.e. relative to the reference's magnitude, absolute
+for magnitudes below 1. ``ok`` iff the error is finite and ``<= tol``. For
+SpGEMM the sparsity patterns are compared first, after ``eliminate_zeros()``
+on both sides; a pattern mismatch reports ``max_abs_err = inf``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import scipy.sparse as sp
+
+from .attention import (
+    attention_1pass_tiled,
+    attention_2pass_tiled,
+    attention_3pass_deferred_tiled,
+    attention_3pass_tiled,
+    attention_reference,
+)
+from .gemm import gemm_reference, gemm_tiled
+from .spgemm import spgemm_reference, spgemm_rowwise
+
+__all__ = [
+    "REL_TOL", "CheckResult", "Check", "registry", "compare_dense", "compare_sparse",
+    "attention_check", "gemm_check", "spgemm_check", "uniform_sparse", "powerlaw_sparse",
+]
+
+REL_TOL = 1e-9
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """Outcome of one check: max abs error against the reference and its tolerance."""
+
+    name: str
+    max_abs_err: float
+    tol: float
+    ok: bool
+
+
+Check = Callable[[], CheckResult]
+
+
+def _tol(ref_scale: float) -> float:
+    return REL_TOL * max(1.0, float(ref_scale))
+
+
+def compare_dense(name: str, got, ref) -> CheckResult:
+    """Compare two dense arrays (shape mismatch or non-finite values fail)."""
+    got = np.asarray(got, dtype=np.float64)
+    ref = np.asarray(ref, dtype=np.float64)
+    tol = _tol(np.max(np.abs(ref)) if ref.size else 0.0)
+    if got.shape != ref.shape:
+        return CheckResult(name, float("inf"), tol, False)
+    err = float(np.max(np.abs(got - ref))) if ref.size else 0.0
+    if not np.isfinite(err):
+        err = float("inf")
+    return CheckResult(name, err, tol, err <= tol)
+
+
+def compare_sparse(name: str, got, ref) -> CheckResult:
+    """Compare two sparse matrices: same pattern after eliminating zeros, then values."""
+    got = sp.csr_matrix(got, dtype=np.float64, copy=True)
+    ref = sp.csr_matrix(ref, dtype=np.float64, copy=True)
+    for m in (got, ref):
+        m.sum_duplicates()
+        m.eliminate_zeros()
+        m.sort_indices()
+    tol = _tol(np.max(np.abs(ref.data)) if ref.nnz else 0.0)
+    same_pattern = (got.shape == ref.shape
+                    and np.array_equal(got.indptr, ref.indptr)
+                    and np.array_equal(got.indices, ref.indices))
+    if not same_pattern:
+        return CheckResult(name, float("inf"), tol, False)
+    err = float(np.max(np.abs(got.data - ref.data))) if ref.nnz else 0.0
+    if not np.isfinite(err):
+        err = float("inf")
+    return CheckResult(name, err, tol, err <= tol)
+
+
+def attention_check(name: str, executor: Callable, *, M0: int, P0: int, M: int = 64,
+                    P: int = 32, E: int = 16, F: int = 12, seed: int = 0,
+                    scale: float = 1.0) -> Check:
+    """Build a check of ``executor(Q, K, V, M0, P0)`` against ``attention_reference``.
+
+    Q, K, V are standard normal (Q scaled by ``scale``) from ``default_rng(seed)``.
+    """
+    def run() -> CheckResult:
+        rng = np.random.default_rng(seed)
+        Q = scale * rng.standard_normal((E, P))
+        K = rng.standard_normal((E, M))
+        V = rng.standard_normal((F, M))
+        return compare_dense(name, executor(Q, K, V, M0, P0), attention_reference(Q, K, V))
+    return run
+
+
+def gemm_check(name: str, *, M: int, N: int, K: int, M0: int, N0: int, K0: int,
+               array_rows: int, array_cols: int, seed: int = 0) -> Check:
+    """Build a check of :func:`gemm_tiled` against ``A @ B`` on standard normal inputs."""
+    def run() -> CheckResult:
+        rng = np.random.default_rng(seed)
+        A = rng.standard_normal((M, K))
+        B = rng.standard_normal((K, N))
+        got = gemm_tiled(A, B, M0, N0, K0, array_rows, array_cols)
+        return compare_dense(name, got, gemm_reference(A, B))
+    return run
+
+
+def uniform_sparse(n: int, nnz_per_row: float, seed: int) -> sp.csr_matrix:
+    """Seeded uniform random (Erdos-Renyi) n x n CSR, mean ``nnz_per_row`` per row.
+
+    Row degrees are Binomial(n, nnz_per_row / n); columns uniform without replacement.
+    """
+    rng = np.random.default_rng(seed)
+    deg = rng.binomial(n, nnz_per_row / n, n)
+    rows = np.repeat(np.arange(n), deg)
+    cols = np.concatenate([rng.choice(n, d, replace=False) for d in deg])
+    vals = rng.standard_normal(rows.size)
+    return sp.csr_matrix((vals, (rows, cols)), shape=(n, n))
+
+
+def powerlaw_sparse(n: int, mean_nnz_per_row: float, seed: int, alpha: float = 1.3) -> sp.csr_matrix:
+    """Seeded skewed n x n CSR: Pareto row degrees and Zipf-weighted column choice.
+
+    Row degrees follow ``1 + Pareto(alpha)`` rescaled to ``mean_nnz_per_row``
+    and clipped to [1, n]; columns are drawn without replacement with
+    probability proportional to ``1 / (rank + 1)`` over a seeded permutation,
+    so a few columns (hence rows of B = A) are heavy.
+    """
+    rng = np.random.default_rng(seed)
+    raw = 1.0 + rng.pareto(alpha, n)
+    deg = np.clip(np.rint(raw * mean_nnz_per_row / raw.mean()), 1, n).astype(np.int64)
+    weights = 1.0 / (np.arange(n) + 1.0)
+    weights = weights[rng.permutation(n)]
+    weights /= weights.sum()
+    rows = np.repeat(np.arange(n), deg)
+    cols = np.concatenate([rng.choice(n, d, replace=False, p=weights) for d in deg])
+    vals = rng.standard_normal(rows.size)
+    return sp.csr_matrix((vals, (rows, cols)), shape=(n, n))
+
+
+def spgemm_check(name: str, make_matrix: Callable[[], sp.csr_matrix], accumulator: str,
+                 table_slots: int | None = None) -> Check:
+    """Build a check of ``spgemm_rowwise(A, A)`` against scipy's ``A @ A``."""
+    def run() -> CheckResult:
+        A = make_matrix()
+        C, _ = spgemm_rowwise(A, A, accumulator=accumulator, table_slots=table_slots)
+        return compare_sparse(name, C, spgemm_reference(A, A))
+    return run
+
+
+_ATTENTION_1PASS_TILINGS = ((16, 8), (8, 32), (64, 4), (1, 1), (32, 16))
+_ATTENTION_VARIANTS = (
+    ("attention_2pass", attention_2pass_tiled),
+    ("attention_3pass", attention_3pass_tiled),
+    ("attention_3pass_deferred", attention_3pass_deferred_tiled),
+)
+_GEMM_SHAPES = (
+    # (M, N, K, M0, N0, K0, array_rows, array_cols)
+    (32, 32, 32, 16, 16, 8, 4, 4),        # everything divides
+    (37, 29, 23, 16, 12, 5, 4, 3),        # edge tiles, folds and chunks everywhere
+    (10, 7, 9, 4, 8, 16, 8, 8),           # array larger than tiles, K0 > K
+)
+
+
+def registry() -> dict[str, Check]:
+    """Return all registered checks, keyed by name (a new dict on every call)."""
+    checks: dict[str, Check] = {}
+    for i, (M0, P0) in enumerate(_ATTENTION_1PASS_TILINGS):
+        name = f"attention_1pass[M0={M0},P0={P0}]"
+        checks[name] = attention_check(name, attention_1pass_tiled, M0=M0, P0=P0, seed=100 + i)
+    # Larger logits (scaled Q) stress the running-max correction.
+    checks["attention_1pass[M0=8,P0=16,scale=4]"] = attention_check(
+        "attention_1pass[M0=8,P0=16,scale=4]", attention_1pass_tiled, M0=8, P0=16,
+        seed=199, scale=4.0)
+    for j, (base, fn) in enumerate(_ATTENTION_VARIANTS):
+        for M0, P0 in ((16, 8), (4, 32)):
+            name = f"{base}[M0={M0},P0={P0}]"
+            checks[name] = attention_check(name, fn, M0=M0, P0=P0, seed=200 + 10 * j + M0)
+    for i, (M, N, K, M0, N0, K0, ar, ac) in enumerate(_GEMM_SHAPES):
+        name = f"gemm_tiled[M={M},N={N},K={K},M0={M0},N0={N0},K0={K0},array={ar}x{ac}]"
+        checks[name] = gemm_check(name, M=M, N=N, K=K, M0=M0, N0=N0, K0=K0,
+                                  array_rows=ar, array_cols=ac, seed=300 + i)
+    matrices = {
+        "uniform": lambda: uniform_sparse(200, 6, seed=400),
+        "powerlaw": lambda: powerlaw_sparse(200, 6.0, seed=401),
+    }
+    for acc in ("dense", "hash"):
+        for label, make in matrices.items():
+            name = f"spgemm_rowwise_{acc}[{label}]"
+            checks[name] = spgemm_check(name, make, acc)
+    # Fixed 64-slot tables: the fullest uniform row reaches load ~0.98 (long probe chains).
+    checks["spgemm_rowwise_hash[uniform,table_slots=64]"] = spgemm_check(
+        "spgemm_rowwise_hash[uniform,table_slots=64]", matrices["uniform"], "hash",
+        table_slots=64)
+    return checks

@@ -1,0 +1,177 @@
+"""Mappers: choose a legal ``Mapping`` for a dense cascade on a spatial machine.
+
+Shipped here, for any dense cascade on an architecture with a 2D PE array (and optionally a 1D
+array), a global buffer and DRAM:
+
+- ``unfused``: every Einsum is its own fusion group; intermediates round-trip through DRAM.
+- ``fused``: the whole cascade is one fusion group, tile by tile; only inputs and final outputs
+  touch DRAM (for a multi-pass cascade the staging buffer must then hold whole fibers).
+
+Default choices (each overridable through options, all ``assumption``s of these mappers):
+binding: a contraction (``sum`` reduction of a product) goes to the 2D array, everything else to
+the 1D array when there is one; tiles: recurrence ranks (``m1``) step by 1, other ranks start whole
+and the largest final-output rank is halved until the group fits the global buffer; loop order:
+final-output ranks outermost, recurrence ranks innermost; spatial: each array unrolls the output
+ranks most of its Einsums share, largest tiles first.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from .spec import Mapping, MappingError, check_mapping, unit_dims
+
+OPTION_KEYS = ("tiles", "loop_order", "spatial", "binding", "storage", "word_bytes")
+
+
+class UnknownMapperError(ValueError):
+    """No mapper of that name; the message lists the registered ones."""
+
+
+@dataclass(frozen=True)
+class Mapper:
+    """A named strategy turning (cascade, arch, options) into a checked ``Mapping``."""
+
+    name: str
+    description: str
+    grouping: Callable[[object], tuple[tuple[str, ...], ...]]
+
+    def map(self, cascade, arch, **options) -> Mapping:
+        unknown = sorted(set(options) - set(OPTION_KEYS))
+        if unknown:
+            raise MappingError(f"{unknown[0]}: unknown mapping option; known: {', '.join(OPTION_KEYS)}")
+        sparse = [t.name for t in cascade.tensors.values() if t.sparse]
+        if sparse:
+            raise MappingError(
+                f"workload: {cascade.name} has sparse tensors {sparse}; mapper {self.name} costs dense "
+                "tensors on spatial arrays only")
+        groups = self.grouping(cascade)
+        staging, backing = _levels(arch)
+        binding = {**_default_binding(cascade, arch), **options.get("binding", {})}
+        word_bytes = int(options.get("word_bytes", 2))
+        storage = dict(options.get("storage", {}))
+        iterative = tuple(cascade.iterative_ranks)
+        user_tiles = {r: int(v) for r, v in options.get("tiles", {}).items()}
+        tiles = {**{r: 1 for r in iterative}, **user_tiles}
+        loop_order = tuple(options.get("loop_order") or _default_loop_order(cascade, tiles, iterative))
+
+        def build(tiles: dict[str, int]) -> Mapping:
+            order = tuple(loop_order) + tuple(r for r in _default_loop_order(cascade, tiles, iterative)
+                                              if r not in loop_order)
+            spatial = {**_default_spatial(cascade, arch, binding, tiles),
+                       **{u: tuple(r) for u, r in options.get("spatial", {}).items()}}
+            return Mapping(self.name, dict(tiles), order, spatial, binding, storage, groups,
+                           staging, backing, word_bytes)
+
+        mapping = build(tiles)
+        if "tiles" not in options:
+            mapping = _shrink_to_fit(cascade, arch, build, tiles, iterative)
+        check_mapping(cascade, arch, mapping)
+        return mapping
+
+
+def _levels(arch) -> tuple[str, str]:
+    """(staging, backing): the largest on-chip level and the DRAM-like level (largest capacity)."""
+    by_capacity = sorted(arch.levels, key=lambda n: (arch.levels[n].capacity_bytes, n))
+    if len(by_capacity) < 2:
+        raise MappingError(f"arch: {arch.name} needs an on-chip buffer and a backing level")
+    return by_capacity[-2], by_capacity[-1]
+
+
+def _units_by_kind(arch, kind: str) -> list[str]:
+    return sorted(n for n, u in arch.units.items() if u.kind == kind)
+
+
+def _is_contraction(einsum) -> bool:
+    return einsum.reduce_op == "sum" and len(einsum.inputs) >= 2 and bool(einsum.reduced_ranks)
+
+
+def _default_binding(cascade, arch) -> dict[str, str]:
+    arrays_2d = _units_by_kind(arch, "pe_array_2d")
+    arrays_1d = _units_by_kind(arch, "pe_array_1d")
+    main = (arrays_2d or arrays_1d or sorted(arch.units))[0]
+    vector = (arrays_1d or [main])[0]
+    return {e.name: (main if _is_contraction(e) else vector) for e in cascade.einsums}
+
+
+def _output_ranks(cascade) -> list[str]:
+    ranks: dict[str, None] = {}
+    for tensor in cascade.outputs:
+        for rank in cascade.tensors[tensor].ranks:
+            ranks.setdefault(rank, None)
+    return list(ranks)
+
+
+def _default_loop_order(cascade, tiles, iterative) -> tuple[str, ...]:
+    outer = [r for r in _output_ranks(cascade) if r in tiles and r not in iterative]
+    middle = sorted(r for r in tiles if r not in outer and r not in iterative)
+    return tuple(outer + middle + [r for r in iterative if r in tiles])
+
+
+def _default_spatial(cascade, arch, binding, tiles) -> dict[str, tuple[str, ...]]:
+    spatial = {}
+    sizes = cascade.rank_sizes
+    for unit_name, unit in sorted(arch.units.items()):
+        score: dict[str, int] = {}
+        for einsum in cascade.einsums:
+            if binding.get(einsum.name) == unit_name:
+                for rank in einsum.output_ranks:
+                    if min(tiles.get(rank, sizes[rank]), sizes[rank]) > 1:
+                        score[rank] = score.get(rank, 0) + 1
+        ranked = sorted(score, key=lambda r: (-score[r], -min(tiles.get(r, sizes[r]), sizes[r]), r))
+        spatial[unit_name] = tuple(ranked[: len(unit_dims(unit))])
+    return spatial
+
+
+def _shrink_to_fit(cascade, arch, build, tiles, iterative) -> Mapping:
+    """Halve the largest final-output rank (then any rank) until every group fits the buffer."""
+    tiles = dict(tiles)
+    sizes = cascade.rank_sizes
+    preferred = [r for r in _output_ranks(cascade) if r not in iterative]
+    partitioned = {r for whole, parts in cascade.partitions.items() for r in (whole, *parts)}
+    others = sorted(r for r in sizes if r not in preferred and r not in iterative and r not in partitioned)
+    while True:
+        mapping = build(tiles)
+        try:
+            check_mapping(cascade, arch, mapping)
+            return mapping
+        except MappingError as err:
+            if not str(err).startswith("tiles:"):
+                raise
+            for pool in (preferred, others):
+                extents = {r: min(tiles.get(r, sizes[r]), sizes[r]) for r in pool}
+                shrinkable = [r for r in pool if extents[r] > 1]
+                if shrinkable:
+                    rank = max(shrinkable, key=lambda r: (extents[r], r))
+                    tiles[rank] = (extents[rank] + 1) // 2
+                    break
+            else:
+                raise
+
+
+def _unfused_groups(cascade) -> tuple[tuple[str, ...], ...]:
+    return tuple((e.name,) for e in cascade.einsums)
+
+
+def _fused_groups(cascade) -> tuple[tuple[str, ...], ...]:
+    return (tuple(e.name for e in cascade.einsums),)
+
+
+_MAPPERS = {
+    m.name: m for m in (
+        Mapper("unfused", "each Einsum its own group; intermediates through DRAM", _unfused_groups),
+        Mapper("fused", "the whole cascade as one tiled group; only inputs and outputs touch DRAM",
+               _fused_groups),
+    )
+}
+
+
+def mapper_names() -> list[str]:
+    return sorted(_MAPPERS)
+
+
+def get_mapper(name: str) -> Mapper:
+    try:
+        return _MAPPERS[name]
+    except KeyError:
+        raise UnknownMapperError(f"unknown mapper {name!r}; known: {', '.join(mapper_names())}") from None

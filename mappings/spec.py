@@ -1,0 +1,210 @@
+"""Mapping specs and their legality checks.
+
+A ``Mapping`` says how a cascade runs on an architecture, in the vocabulary of TeAAL/Timeloop:
+
+- ``tiles``: rank -> tile extent (the inner extent of that rank per tile step; ranks not listed
+  run whole inside each step);
+- ``loop_order``: the outer (temporal) loops over tiled ranks, outermost first;
+- ``spatial``: unit -> ranks unrolled across that unit's PE dimensions (rows, then columns);
+- ``binding``: einsum name -> compute unit;
+- ``storage``: tensor name -> storage level holding its tiles on chip (``staging_level``);
+- ``fusion_groups``: ordered lists of einsum names that run tile by tile together; tensors passed
+  between groups round-trip through the backing level (DRAM).
+
+Assumes dense tensors with ``word_bytes`` per value. Legality is checked against the cascade and
+the architecture before lowering; every error is a one-line ``MappingError`` naming the tensor,
+level and byte counts involved.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from math import prod
+from typing import Mapping as MappingT
+
+
+class MappingError(ValueError):
+    """An illegal mapping; the message names the offending field, tensor, level and bytes."""
+
+
+@dataclass(frozen=True)
+class Mapping:
+    """A complete, checked mapping of one cascade onto one architecture."""
+
+    mapper: str
+    tiles: MappingT[str, int]
+    loop_order: tuple[str, ...]
+    spatial: MappingT[str, tuple[str, ...]]
+    binding: MappingT[str, str]
+    storage: MappingT[str, str]
+    fusion_groups: tuple[tuple[str, ...], ...]
+    staging_level: str
+    backing_level: str
+    word_bytes: int = 2
+    notes: tuple[str, ...] = field(default=())
+
+    def to_dict(self) -> dict:
+        return {
+            "mapper": self.mapper,
+            "tiles": dict(self.tiles),
+            "loop_order": list(self.loop_order),
+            "spatial": {u: list(r) for u, r in self.spatial.items()},
+            "binding": dict(self.binding),
+            "storage": dict(self.storage),
+            "fusion_groups": [list(g) for g in self.fusion_groups],
+            "staging_level": self.staging_level,
+            "backing_level": self.backing_level,
+            "word_bytes": self.word_bytes,
+        }
+
+
+def rank_parent(cascade) -> dict[str, str]:
+    """Child rank -> parent rank for partitioned ranks (``m1``, ``m0`` -> ``m``)."""
+    parents: dict[str, str] = {}
+    for parent, children in getattr(cascade, "partitions", {}).items():
+        for child in children:
+            parents[child] = parent
+    return parents
+
+
+def tensor_tile_extents(cascade, tensor_name: str, extents: MappingT[str, int]) -> tuple[int, ...]:
+    """Per-rank extents of one tile of a tensor, given tile ``extents`` of some ranks.
+
+    A partitioned parent rank (``m`` of ``K[e, m]``) whose children have extents uses the product
+    of the children's extents (a child without one is whole); a rank with an extent uses it; any
+    other rank is whole. Extents are capped by the tensor's own shape.
+    """
+    tensor = cascade.tensors[tensor_name]
+    full = tensor.shape(cascade.rank_sizes)
+    sizes = cascade.rank_sizes
+    children = getattr(cascade, "partitions", {})
+    result = []
+    for rank, whole in zip(tensor.ranks, full):
+        if rank in children and any(c in extents for c in children[rank]):
+            extent = prod(min(extents.get(c, sizes[c]), sizes[c]) for c in children[rank])
+        else:
+            extent = extents.get(rank, whole)
+        result.append(min(extent, whole))
+    return tuple(result)
+
+
+def tile_bytes(cascade, tensor_name: str, tiles: MappingT[str, int], word_bytes: int) -> int:
+    return prod(tensor_tile_extents(cascade, tensor_name, tiles)) * word_bytes
+
+
+def check_mapping(cascade, arch, mapping: Mapping) -> None:
+    """Raise ``MappingError`` unless ``mapping`` is legal for ``cascade`` on ``arch``."""
+    names = [e.name for e in cascade.einsums]
+    ranks = set(cascade.rank_sizes)
+    for rank, extent in mapping.tiles.items():
+        if rank not in ranks:
+            raise MappingError(f"tiles.{rank}: unknown rank; cascade {cascade.name} has ranks {sorted(ranks)}")
+        if not isinstance(extent, int) or extent < 1:
+            raise MappingError(f"tiles.{rank}: tile extent must be a positive integer, got {extent!r}")
+    for rank in mapping.loop_order:
+        if rank not in mapping.tiles:
+            raise MappingError(f"loop_order: rank {rank!r} is not tiled; tiled ranks are {sorted(mapping.tiles)}")
+    for rank in mapping.tiles:
+        if rank not in mapping.loop_order:
+            raise MappingError(f"loop_order: tiled rank {rank!r} has no loop; add it to loop_order")
+    if len(set(mapping.loop_order)) != len(mapping.loop_order):
+        raise MappingError(f"loop_order: repeated rank in {list(mapping.loop_order)}")
+    for unit, spatial_ranks in mapping.spatial.items():
+        if unit not in arch.units:
+            raise MappingError(f"spatial.{unit}: unknown unit; {arch.name} has {sorted(arch.units)}")
+        dims = unit_dims(arch.units[unit])
+        if len(spatial_ranks) > len(dims):
+            raise MappingError(f"spatial.{unit}: {len(spatial_ranks)} ranks on a {len(dims)}-D unit")
+        for rank in spatial_ranks:
+            if rank not in ranks:
+                raise MappingError(f"spatial.{unit}: unknown rank {rank!r}")
+    grouped = [n for g in mapping.fusion_groups for n in g]
+    if sorted(grouped) != sorted(names):
+        missing = sorted(set(names) - set(grouped))
+        extra = sorted(set(grouped) - set(names))
+        raise MappingError(f"fusion_groups: must cover each einsum once (missing {missing}, unknown {extra})")
+    order = {n: i for i, n in enumerate(names)}
+    for group in mapping.fusion_groups:
+        if [order[n] for n in group] != sorted(order[n] for n in group):
+            raise MappingError(f"fusion_groups: group {list(group)} is not in cascade order")
+    for name in names:
+        unit = mapping.binding.get(name)
+        if unit is None:
+            raise MappingError(f"binding.{name}: einsum is not bound to a compute unit")
+        if unit not in arch.units:
+            raise MappingError(f"binding.{name}: unknown unit {unit!r}; {arch.name} has {sorted(arch.units)}")
+    for level in (mapping.staging_level, mapping.backing_level):
+        if level not in arch.levels:
+            raise MappingError(f"storage: unknown level {level!r}; {arch.name} has {sorted(arch.levels)}")
+    for tensor, level in mapping.storage.items():
+        if tensor not in cascade.tensors:
+            raise MappingError(f"storage.{tensor}: unknown tensor")
+        if level not in arch.levels:
+            raise MappingError(f"storage.{tensor}: unknown level {level!r}; {arch.name} has {sorted(arch.levels)}")
+    _check_pass_barriers(cascade, mapping)
+    _check_capacity(cascade, arch, mapping)
+
+
+def _check_pass_barriers(cascade, mapping: Mapping) -> None:
+    """Inside a fusion group, no Einsum may re-read a rank that an upstream Einsum of the group
+    fully reduces over while that rank is tiled: the consumer would see a partial reduction."""
+    by_name = {e.name: e for e in cascade.einsums}
+    tiled = {r for r, t in mapping.tiles.items() if t < cascade.rank_sizes[r]}
+    for group in mapping.fusion_groups:
+        members = set(group)
+        for name in group:
+            consumer = by_name[name]
+            for tensor in consumer.inputs:
+                for producer_name in cascade.producers(tensor):
+                    producer = by_name[producer_name]
+                    if producer_name == name or producer_name not in members:
+                        continue
+                    for rank in producer.reduced_ranks:
+                        if rank in tiled and rank in consumer.iteration_ranks:
+                            raise MappingError(
+                                f"fusion_groups: {name} re-reads rank {rank} after {producer_name} "
+                                f"reduces over it (a pass barrier); keep {rank} whole (tiles.{rank}) "
+                                "or split the group")
+
+
+def group_tensors(cascade, group: tuple[str, ...]) -> list[str]:
+    """Tensors read or written by a fusion group, in first-touch order."""
+    by_name = {e.name: e for e in cascade.einsums}
+    seen: dict[str, None] = {}
+    for name in group:
+        einsum = by_name[name]
+        for tensor in (*einsum.inputs, einsum.output):
+            seen.setdefault(tensor, None)
+    return list(seen)
+
+
+def _check_capacity(cascade, arch, mapping: Mapping) -> None:
+    """Every group's live tiles must fit the staging level (one tile of each tensor at a time)."""
+    level = arch.levels[mapping.staging_level]
+    for group in mapping.fusion_groups:
+        tensors = group_tensors(cascade, group)
+        sizes = {t: tile_bytes(cascade, t, mapping.tiles, mapping.word_bytes) for t in tensors}
+        total = sum(sizes.values())
+        if total > level.capacity_bytes:
+            largest = max(sizes, key=lambda t: (sizes[t], t))
+            raise MappingError(
+                f"tiles: group {'+'.join(group)} needs {total} B in {mapping.staging_level} "
+                f"(largest tile: tensor {largest} {sizes[largest]} B) but its capacity is "
+                f"{level.capacity_bytes} B; shrink tiles of {list(cascade.tensors[largest].ranks)}"
+            )
+
+
+def unit_dims(unit) -> tuple[int, ...]:
+    """PE-array dimensions of a compute unit: (rows, cols) for a 2D array, (lanes,) otherwise."""
+    if unit.kind == "pe_array_2d":
+        return (unit.rows, unit.cols)
+    return (unit.rows * unit.cols,)
+
+
+def spatial_lanes(arch, mapping: Mapping, unit_name: str, einsum, tile_extent: MappingT[str, int]) -> int:
+    """PEs of ``unit_name`` busy on ``einsum`` per cycle: spatial ranks it iterates, capped by the array."""
+    dims = unit_dims(arch.units[unit_name])
+    lanes = 1
+    for dim, rank in zip(dims, mapping.spatial.get(unit_name, ())):
+        if rank in einsum.iteration_ranks:
+            lanes *= min(dim, tile_extent[rank])
+    return max(1, lanes)
