@@ -22,11 +22,12 @@ files, multicast networks, bank conflicts; later machine families refine these p
 from __future__ import annotations
 
 from itertools import product
-from math import ceil, prod
+from math import ceil
 
 from archsim import Op, Program
 
-from .spec import Mapping, MappingError, rank_parent, spatial_lanes, tensor_tile_extents, unit_dims
+from .spec import (Mapping, MappingError, carried_loop_ranks, group_loop_ranks, group_tile_bytes,
+                   spatial_lanes, unit_dims)
 
 
 class _Builder:
@@ -67,18 +68,10 @@ def lower(cascade, mapping: Mapping, arch) -> Program:
     return builder.program(f"{cascade.name}/{mapping.mapper}")
 
 
-def _carried_loop_ranks(ranks, loop_ranks, parents) -> tuple[int, ...]:
-    """Positions in ``loop_ranks`` of the loops a tensor or einsum with ``ranks`` carries."""
-    ranks = set(ranks)
-    return tuple(i for i, r in enumerate(loop_ranks) if r in ranks or parents.get(r) in ranks)
-
-
 def _lower_group(cascade, mapping, arch, builder, gi, group, consumers_after, final_store) -> None:
     by_name = {e.name: e for e in cascade.einsums}
     einsums = [by_name[n] for n in group]
-    parents = rank_parent(cascade)
-    iterated = {r for e in einsums for r in e.iteration_ranks}
-    loop_ranks = tuple(r for r in mapping.loop_order if r in iterated)
+    loop_ranks = group_loop_ranks(cascade, mapping, group)
     sizes = cascade.rank_sizes
     counts = [ceil(sizes[r] / mapping.tiles[r]) for r in loop_ranks]
     produced = {e.output for e in einsums}
@@ -90,35 +83,39 @@ def _lower_group(cascade, mapping, arch, builder, gi, group, consumers_after, fi
     def level_of(tensor: str) -> str:
         return mapping.storage.get(tensor, mapping.staging_level)
 
-    carried = {t: _carried_loop_ranks(cascade.tensors[t].ranks, loop_ranks, parents)
-               for t in (*inputs, *produced)}
-    einsum_keys = {e.name: _carried_loop_ranks(e.iteration_ranks, loop_ranks, parents) for e in einsums}
+    carried = carried_loop_ranks(cascade, group, loop_ranks)
+    einsum_keys = {e.name: tuple(i for i, r in enumerate(loop_ranks) if r in e.iteration_ranks)
+                   for e in einsums}
     steps = list(product(*[range(c) for c in counts]))
-    resident: dict[str, tuple] = {}     # tensor -> key of the tile now on chip
+    resident: dict[str, tuple] = {}     # tensor -> loop indices of the tile now on chip
     resident_bytes: dict[str, int] = {}
     last_writer: dict[str, int] = {}    # tensor -> op that last produced/loaded its resident tile
     last_reader: dict[str, int] = {}    # tensor -> last op that read its resident tile
+    retired: dict[str, list] = {}       # tensor -> op that freed each earlier tile, in order
     last_exec: dict[str, int] = {}      # einsum -> its previous compute op
     stored_keys: dict[str, set] = {t: set() for t in outputs}
+    tile_cache: dict[tuple, dict[str, int]] = {}
 
-    def tile_extent(step) -> dict[str, int]:
-        local = dict(sizes)
-        for rank, idx in zip(loop_ranks, step):
-            local[rank] = min(mapping.tiles[rank], sizes[rank] - idx * mapping.tiles[rank])
-        return local
+    def tile_bytes(local) -> dict[str, int]:
+        key = tuple(local[r] for r in loop_ranks)
+        if key not in tile_cache:
+            tile_cache[key] = group_tile_bytes(cascade, group, {r: local[r] for r in loop_ranks}, word)
+        return tile_cache[key]
 
-    def nbytes(tensor: str, local) -> int:
-        return prod(tensor_tile_extents(cascade, tensor, local)) * word
+    def buffer_free_dep(tensor: str) -> int | None:
+        """Double buffering: a new tile may take the buffer of the tile two generations back."""
+        earlier = retired.get(tensor, [])
+        return earlier[-2] if len(earlier) >= 2 else None
 
     def retire(tensor: str) -> None:
         """Free the resident tile of ``tensor`` at the end of its last use."""
         if tensor in resident:
             holder = last_reader.get(tensor, last_writer.get(tensor))
-            if holder is not None:
-                builder.add_free(holder, level_of(tensor), resident_bytes[tensor])
+            builder.add_free(holder, level_of(tensor), resident_bytes[tensor])
+            retired.setdefault(tensor, []).append(holder)
             del resident[tensor]
 
-    def store(tensor: str, local) -> None:
+    def store(tensor: str) -> None:
         if tensor not in resident:
             return
         b = resident_bytes[tensor]
@@ -130,17 +127,20 @@ def _lower_group(cascade, mapping, arch, builder, gi, group, consumers_after, fi
 
     for si, step in enumerate(steps):
         nxt = steps[si + 1] if si + 1 < len(steps) else None
-        local = tile_extent(step)
+        local = dict(sizes)
+        for rank, idx in zip(loop_ranks, step):
+            local[rank] = min(mapping.tiles[rank], sizes[rank] - idx * mapping.tiles[rank])
+        tiles = tile_bytes(local)
         tag = ",".join(f"{r}{i}" for r, i in zip(loop_ranks, step))
         for tensor in inputs:
             key = tuple(step[i] for i in carried[tensor])
             if resident.get(tensor) == key:
                 continue
             retire(tensor)
-            b = nbytes(tensor, local)
+            b = tiles[tensor]
             op = builder.add(f"g{gi}.load.{tensor}[{tag}]", reads={backing: b},
                              writes={level_of(tensor): b}, alloc={level_of(tensor): b},
-                             deps=[final_store.get(tensor)])
+                             deps=[final_store.get(tensor), buffer_free_dep(tensor)])
             resident[tensor], resident_bytes[tensor], last_writer[tensor] = key, b, op
             last_reader.pop(tensor, None)
         for einsum in einsums:
@@ -150,38 +150,49 @@ def _lower_group(cascade, mapping, arch, builder, gi, group, consumers_after, fi
             out = einsum.output
             out_key = tuple(step[i] for i in carried[out])
             deps = [last_writer.get(t) for t in einsum.inputs] + [last_exec.get(einsum.name)]
+            alloc = {}
             if resident.get(out) != out_key:
                 if out in outputs:
-                    store(out, local)
+                    store(out)
                 retire(out)
-                b = nbytes(out, local)
+                b = tiles[out]
                 alloc = {level_of(out): b}
-                if out in stored_keys and out_key in stored_keys[out]:
+                deps.append(buffer_free_dep(out))
+                if out_key in stored_keys.get(out, ()):
                     reload = builder.add(f"g{gi}.reload.{out}[{tag}]", reads={backing: b},
                                          writes={level_of(out): b}, alloc=alloc, deps=deps)
                     deps, alloc = [reload], {}
                 resident[out], resident_bytes[out] = out_key, b
                 last_reader.pop(out, None)
             else:
-                alloc = {}
                 deps.append(last_writer.get(out))
-            op = builder.add(f"g{gi}.{einsum.name}[{tag}]", **_compute_fields(
-                cascade, mapping, arch, einsum, local, level_of, word), alloc=alloc, deps=deps)
+            op = builder.add(f"g{gi}.{einsum.name}[{tag}]", alloc=alloc, deps=deps,
+                             **_compute_fields(mapping, arch, einsum, local, tiles, level_of))
             last_exec[einsum.name] = op
             last_writer[out] = op
             for tensor in einsum.inputs:
                 last_reader[tensor] = op
     for tensor in outputs:
-        store(tensor, None)
+        store(tensor)
     for tensor in list(resident):
         retire(tensor)
 
 
-def _compute_fields(cascade, mapping, arch, einsum, local, level_of, word) -> dict:
+def _fuse_macs(einsum, work: dict[str, int], unit) -> dict[str, int]:
+    """On a unit with a MAC datapath, a sum of products runs each multiply with its accumulate as
+    one ``mac`` (the first product of each output element has nothing to accumulate: a ``mul``)."""
+    if "mac" not in unit.cycles_per_op or einsum.reduce_op != "sum" or "mul" not in work:
+        return work
+    macs = min(work["mul"], work.get("add", 0))
+    fused = {**work, "mac": macs, "mul": work["mul"] - macs, "add": work.get("add", 0) - macs}
+    return {op: n for op, n in fused.items() if n}
+
+
+def _compute_fields(mapping, arch, einsum, local, tiles, level_of) -> dict:
     """Unit, cycles, work and on-chip bytes of one tile of ``einsum``."""
     unit_name = mapping.binding[einsum.name]
     unit = arch.units[unit_name]
-    work = {op: n for op, n in einsum.op_counts(local).items() if n}
+    work = _fuse_macs(einsum, einsum.op_counts(local), unit)
     for op in work:
         if op not in unit.cycles_per_op:
             raise MappingError(
@@ -196,7 +207,6 @@ def _compute_fields(cascade, mapping, arch, einsum, local, level_of, word) -> di
     reads: dict[str, int] = {}
     for tensor in einsum.inputs:
         level = level_of(tensor)
-        reads[level] = reads.get(level, 0) + prod(tensor_tile_extents(cascade, tensor, local)) * word
-    out_level = level_of(einsum.output)
-    writes = {out_level: prod(tensor_tile_extents(cascade, einsum.output, local)) * word}
+        reads[level] = reads.get(level, 0) + tiles[tensor]
+    writes = {level_of(einsum.output): tiles[einsum.output]}
     return {"unit": unit_name, "compute_cycles": cycles, "work": work, "reads": reads, "writes": writes}

@@ -12,7 +12,7 @@ binding: a contraction (``sum`` reduction of a product) goes to the 2D array, ev
 the 1D array when there is one; tiles: recurrence ranks (``m1``) step by 1, other ranks start whole
 and the largest final-output rank is halved until the group fits the global buffer; loop order:
 final-output ranks outermost, recurrence ranks innermost; spatial: each array unrolls the output
-ranks most of its Einsums share, largest tiles first.
+ranks that carry most of its Einsums' operations, largest tiles first.
 """
 from __future__ import annotations
 
@@ -53,11 +53,11 @@ class Mapper:
         iterative = tuple(cascade.iterative_ranks)
         user_tiles = {r: int(v) for r, v in options.get("tiles", {}).items()}
         tiles = {**{r: 1 for r in iterative}, **user_tiles}
-        loop_order = tuple(options.get("loop_order") or _default_loop_order(cascade, tiles, iterative))
+        user_order = tuple(options.get("loop_order", ()))
 
         def build(tiles: dict[str, int]) -> Mapping:
-            order = tuple(loop_order) + tuple(r for r in _default_loop_order(cascade, tiles, iterative)
-                                              if r not in loop_order)
+            default = _default_loop_order(cascade, tiles, iterative)
+            order = tuple(r for r in user_order if r in tiles) + tuple(r for r in default if r not in user_order)
             spatial = {**_default_spatial(cascade, arch, binding, tiles),
                        **{u: tuple(r) for u, r in options.get("spatial", {}).items()}}
             return Mapping(self.name, dict(tiles), order, spatial, binding, storage, groups,
@@ -109,18 +109,25 @@ def _default_loop_order(cascade, tiles, iterative) -> tuple[str, ...]:
 
 
 def _default_spatial(cascade, arch, binding, tiles) -> dict[str, tuple[str, ...]]:
+    """Unroll, on each unit, the ranks that carry the most of its Einsums' operations."""
     spatial = {}
     sizes = cascade.rank_sizes
+    work = workloads_op_totals(cascade)
     for unit_name, unit in sorted(arch.units.items()):
         score: dict[str, int] = {}
         for einsum in cascade.einsums:
             if binding.get(einsum.name) == unit_name:
-                for rank in einsum.output_ranks:
+                for rank in einsum.iteration_ranks:
                     if min(tiles.get(rank, sizes[rank]), sizes[rank]) > 1:
-                        score[rank] = score.get(rank, 0) + 1
+                        score[rank] = score.get(rank, 0) + work[einsum.name]
         ranked = sorted(score, key=lambda r: (-score[r], -min(tiles.get(r, sizes[r]), sizes[r]), r))
         spatial[unit_name] = tuple(ranked[: len(unit_dims(unit))])
     return spatial
+
+
+def workloads_op_totals(cascade) -> dict[str, int]:
+    """Einsum name -> total operations at the cascade's full size."""
+    return {e.name: sum(e.op_counts(cascade.rank_sizes).values()) for e in cascade.einsums}
 
 
 def _shrink_to_fit(cascade, arch, build, tiles, iterative) -> Mapping:

@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from math import prod
 from typing import Mapping as MappingT
 
+from workloads.ir import accesses, eval_index, index_ranks
+
 
 class MappingError(ValueError):
     """An illegal mapping; the message names the offending field, tensor, level and bytes."""
@@ -57,38 +59,55 @@ class Mapping:
         }
 
 
-def rank_parent(cascade) -> dict[str, str]:
-    """Child rank -> parent rank for partitioned ranks (``m1``, ``m0`` -> ``m``)."""
-    parents: dict[str, str] = {}
-    for parent, children in getattr(cascade, "partitions", {}).items():
-        for child in children:
-            parents[child] = parent
-    return parents
+def group_accesses(cascade, group) -> list[tuple[str, tuple]]:
+    """(tensor, index expressions) of every read and write by the group's Einsums, in order."""
+    by_name = {e.name: e for e in cascade.einsums}
+    found = []
+    for name in group:
+        einsum = by_name[name]
+        found += [(a.tensor, a.index) for a in accesses(einsum.expr)]
+        found.append((einsum.output, einsum.out_index))
+    return found
 
 
-def tensor_tile_extents(cascade, tensor_name: str, extents: MappingT[str, int]) -> tuple[int, ...]:
-    """Per-rank extents of one tile of a tensor, given tile ``extents`` of some ranks.
+def _index_extent(index, extents: MappingT[str, int], symbols: MappingT[str, int]) -> int:
+    """Elements an index expression spans when each rank r ranges over extents[r] values."""
+    ranks = index_ranks(index)
+    if not ranks:
+        return 1  # a constant (M1), a literal or a pin (m1=0)
+    low = eval_index(index, {r: 0 for r in ranks}, symbols)
+    high = eval_index(index, {r: extents[r] - 1 for r in ranks}, symbols)
+    return int(high - low + 1)
 
-    A partitioned parent rank (``m`` of ``K[e, m]``) whose children have extents uses the product
-    of the children's extents (a child without one is whole); a rank with an extent uses it; any
-    other rank is whole. Extents are capped by the tensor's own shape.
-    """
-    tensor = cascade.tensors[tensor_name]
-    full = tensor.shape(cascade.rank_sizes)
+
+def group_tile_bytes(cascade, group, extents: MappingT[str, int], word_bytes: int) -> dict[str, int]:
+    """Bytes of one tile of each tensor the group touches when rank r spans ``extents[r]``
+    (ranks missing from ``extents`` are whole): the per-rank maximum over all its accesses,
+    capped by the tensor's shape. ``K[e, m1*M0+m0]`` with m1 spanning 1 is an M0-wide tile."""
     sizes = cascade.rank_sizes
-    children = getattr(cascade, "partitions", {})
-    result = []
-    for rank, whole in zip(tensor.ranks, full):
-        if rank in children and any(c in extents for c in children[rank]):
-            extent = prod(min(extents.get(c, sizes[c]), sizes[c]) for c in children[rank])
-        else:
-            extent = extents.get(rank, whole)
-        result.append(min(extent, whole))
-    return tuple(result)
+    full = {**sizes, **{r: min(e, sizes[r]) for r, e in extents.items()}}
+    symbols = cascade.shape
+    spans: dict[str, list[int]] = {}
+    for tensor, index in group_accesses(cascade, group):
+        widths = [_index_extent(ix, full, symbols) for ix in index]
+        spans[tensor] = [max(a, b) for a, b in zip(spans.get(tensor, widths), widths)]
+    return {t: prod(min(w, s) for w, s in zip(ws, cascade.tensors[t].shape(sizes))) * word_bytes
+            for t, ws in spans.items()}
 
 
-def tile_bytes(cascade, tensor_name: str, tiles: MappingT[str, int], word_bytes: int) -> int:
-    return prod(tensor_tile_extents(cascade, tensor_name, tiles)) * word_bytes
+def carried_loop_ranks(cascade, group, loop_ranks) -> dict[str, tuple[int, ...]]:
+    """Tensor -> positions in ``loop_ranks`` of the loops its accesses in the group depend on."""
+    ranks: dict[str, set] = {}
+    for tensor, index in group_accesses(cascade, group):
+        ranks.setdefault(tensor, set()).update(r for ix in index for r in index_ranks(ix))
+    return {t: tuple(i for i, r in enumerate(loop_ranks) if r in rs) for t, rs in ranks.items()}
+
+
+def group_loop_ranks(cascade, mapping: "Mapping", group) -> tuple[str, ...]:
+    """The mapping's loops that this group iterates, outermost first."""
+    by_name = {e.name: e for e in cascade.einsums}
+    iterated = {r for n in group for r in by_name[n].iteration_ranks}
+    return tuple(r for r in mapping.loop_order if r in iterated)
 
 
 def check_mapping(cascade, arch, mapping: Mapping) -> None:
@@ -141,6 +160,7 @@ def check_mapping(cascade, arch, mapping: Mapping) -> None:
         if level not in arch.levels:
             raise MappingError(f"storage.{tensor}: unknown level {level!r}; {arch.name} has {sorted(arch.levels)}")
     _check_pass_barriers(cascade, mapping)
+    _check_partial_reads(cascade, mapping)
     _check_capacity(cascade, arch, mapping)
 
 
@@ -166,30 +186,50 @@ def _check_pass_barriers(cascade, mapping: Mapping) -> None:
                                 "or split the group")
 
 
-def group_tensors(cascade, group: tuple[str, ...]) -> list[str]:
-    """Tensors read or written by a fusion group, in first-touch order."""
+def _check_partial_reads(cascade, mapping: Mapping) -> None:
+    """An Einsum that does not iterate a loop r runs once per run of steps sharing its own tile
+    indices, i.e. after each completion of the loops inside its innermost own loop. If a producer
+    of its input in the same group iterates r and r lies outside one of the consumer's own loops,
+    the consumer would run before r completes and read a partial result."""
     by_name = {e.name: e for e in cascade.einsums}
-    seen: dict[str, None] = {}
-    for name in group:
-        einsum = by_name[name]
-        for tensor in (*einsum.inputs, einsum.output):
-            seen.setdefault(tensor, None)
-    return list(seen)
+    for group in mapping.fusion_groups:
+        loops = [r for r in group_loop_ranks(cascade, mapping, group)
+                 if mapping.tiles[r] < cascade.rank_sizes[r]]
+        position = {r: i for i, r in enumerate(loops)}
+        for name in group:
+            consumer = by_name[name]
+            own = [position[r] for r in consumer.iteration_ranks if r in position]
+            for tensor in consumer.inputs:
+                for producer_name in cascade.producers(tensor):
+                    if producer_name == name or producer_name not in group:
+                        continue
+                    for rank in by_name[producer_name].iteration_ranks:
+                        if rank in position and rank not in consumer.iteration_ranks \
+                                and any(p > position[rank] for p in own):
+                            raise MappingError(
+                                f"loop_order: {name} would read {tensor} before the {rank} loop "
+                                f"completes; put {rank} inside the loops {name} iterates "
+                                f"(order {loops})")
 
 
 def _check_capacity(cascade, arch, mapping: Mapping) -> None:
-    """Every group's live tiles must fit the staging level (one tile of each tensor at a time)."""
+    """Every group's live tiles must fit the staging level: two tiles (double buffering) of each
+    tensor whose tile changes with the group's loops, one of every other tensor."""
     level = arch.levels[mapping.staging_level]
     for group in mapping.fusion_groups:
-        tensors = group_tensors(cascade, group)
-        sizes = {t: tile_bytes(cascade, t, mapping.tiles, mapping.word_bytes) for t in tensors}
-        total = sum(sizes.values())
+        loops = [r for r in group_loop_ranks(cascade, mapping, group)
+                 if mapping.tiles[r] < cascade.rank_sizes[r]]
+        carried = carried_loop_ranks(cascade, group, loops)
+        sizes = group_tile_bytes(cascade, group, mapping.tiles, mapping.word_bytes)
+        buffers = {t: b * (2 if carried[t] else 1) for t, b in sizes.items()}
+        total = sum(buffers.values())
         if total > level.capacity_bytes:
             largest = max(sizes, key=lambda t: (sizes[t], t))
             raise MappingError(
                 f"tiles: group {'+'.join(group)} needs {total} B in {mapping.staging_level} "
-                f"(largest tile: tensor {largest} {sizes[largest]} B) but its capacity is "
-                f"{level.capacity_bytes} B; shrink tiles of {list(cascade.tensors[largest].ranks)}"
+                f"(largest tile: tensor {largest} {sizes[largest]} B, double-buffered tiles "
+                f"counted twice) but its capacity is {level.capacity_bytes} B; shrink tiles of "
+                f"{list(cascade.tensors[largest].ranks)}"
             )
 
 

@@ -43,17 +43,25 @@ def evaluate_point(params: dict, seed: int = 0) -> dict:
         "dram_bytes": sum(op.reads.get(dram, 0) + op.writes.get(dram, 0) for op in program.ops),
         "bound_cycles": bound.cycles,
         "fidelity": "event",
+        "tiles": _pairs(mapping.tiles),
+        "loop_order": ",".join(mapping.loop_order),
+        "spatial": ";".join(f"{u}={','.join(r)}" for u, r in sorted(mapping.spatial.items())),
         "events": result.events,
         "ops": result.ops,
     }
     for unit in sorted(arch.units):
-        record[f"util_{unit}"] = result.busy_cycles.get(unit, 0) / result.cycles if result.cycles else 0.0
+        capacity = result.cycles * arch.units[unit].count
+        record[f"util_{unit}"] = result.busy_cycles.get(unit, 0) / capacity if capacity else 0.0
     for level in sorted(arch.levels):
         record[f"peak_{level}_bytes"] = result.peak_bytes.get(level, 0)
     for component, pj in sorted(energy.by_component.items()):
         record[f"energy_{component}_pj"] = pj
     record["placeholders"] = ";".join(getattr(arch, "placeholders", ()))
     return record
+
+
+def _pairs(mapping) -> str:
+    return ",".join(f"{k}={v}" for k, v in mapping.items())
 
 
 def run_point(params: dict, seed: int = 0) -> dict:

@@ -22,9 +22,12 @@ def program_for(name, mapper, arch, shape=SHAPE, **options):
 
 
 def total_work(program):
+    """Operator totals, a fused MAC counted as its multiply and its add."""
     work = Counter()
     for op in program.ops:
         work.update(op.work)
+    macs = work.pop("mac", 0)
+    work.update({"mul": macs, "add": macs})
     return dict(work)
 
 
