@@ -203,4 +203,7 @@ def registry() -> dict[str, Check]:
     checks["spgemm_rowwise_hash[uniform,table_slots=64]"] = spgemm_check(
         "spgemm_rowwise_hash[uniform,table_slots=64]", matrices["uniform"], "hash",
         table_slots=64)
+    from .mapped import mapped_checks  # mapped.py builds on this module's helpers
+
+    checks.update(mapped_checks())
     return checks
