@@ -1,12 +1,13 @@
 """How a cascade runs on a machine: mapping specs, legality checks, mappers and lowering.
 
-Imports ``workloads`` and ``archsim``; never ``sweeps``.
+Imports ``workloads`` and ``archsim``; never ``sweeps``. Importing this package registers every
+mapper family (see ``mappings.registry``).
 """
-from .lowering import lower
-from .mappers import Mapper, UnknownMapperError, get_mapper, mapper_names
+from . import mappers as _loop_nest_mappers  # noqa: F401  (registers unfused, fused)
+from .registry import Mapper, UnknownMapperError, get_mapper, lower, mapper_names, register
 from .spec import Mapping, MappingError, check_mapping
 
 __all__ = [
     "Mapper", "Mapping", "MappingError", "UnknownMapperError",
-    "check_mapping", "get_mapper", "lower", "mapper_names",
+    "check_mapping", "get_mapper", "lower", "mapper_names", "register",
 ]

@@ -54,7 +54,7 @@ class _Builder:
         return Program(name=name, ops=tuple(Op(**fields) for fields in self.ops))
 
 
-def lower(cascade, mapping: Mapping, arch) -> Program:
+def lower_loop_nest(cascade, mapping: Mapping, arch) -> Program:
     """Lower ``cascade`` under ``mapping`` to a tile-level ``Program`` for ``arch``."""
     builder = _Builder()
     consumers_after: dict[str, int] = {}

@@ -19,18 +19,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
+from .lowering import lower_loop_nest
+from .registry import register
 from .spec import Mapping, MappingError, check_mapping, unit_dims
 
 OPTION_KEYS = ("tiles", "loop_order", "spatial", "binding", "storage", "word_bytes")
 
 
-class UnknownMapperError(ValueError):
-    """No mapper of that name; the message lists the registered ones."""
-
-
 @dataclass(frozen=True)
-class Mapper:
-    """A named strategy turning (cascade, arch, options) into a checked ``Mapping``."""
+class LoopNestMapper:
+    """A named strategy turning (cascade, arch, options) into a checked loop-nest ``Mapping``,
+    lowered by ``mappings.lowering``; ``grouping`` decides the fusion groups."""
 
     name: str
     description: str
@@ -68,6 +67,9 @@ class Mapper:
             mapping = _shrink_to_fit(cascade, arch, build, tiles, iterative)
         check_mapping(cascade, arch, mapping)
         return mapping
+
+    def lower(self, cascade, mapping: Mapping, arch):
+        return lower_loop_nest(cascade, mapping, arch)
 
 
 def _levels(arch) -> tuple[str, str]:
@@ -164,21 +166,9 @@ def _fused_groups(cascade) -> tuple[tuple[str, ...], ...]:
     return (tuple(e.name for e in cascade.einsums),)
 
 
-_MAPPERS = {
-    m.name: m for m in (
-        Mapper("unfused", "each Einsum its own group; intermediates through DRAM", _unfused_groups),
-        Mapper("fused", "the whole cascade as one tiled group; only inputs and outputs touch DRAM",
-               _fused_groups),
-    )
-}
-
-
-def mapper_names() -> list[str]:
-    return sorted(_MAPPERS)
-
-
-def get_mapper(name: str) -> Mapper:
-    try:
-        return _MAPPERS[name]
-    except KeyError:
-        raise UnknownMapperError(f"unknown mapper {name!r}; known: {', '.join(mapper_names())}") from None
+for _mapper in (
+    LoopNestMapper("unfused", "each Einsum its own group; intermediates through DRAM", _unfused_groups),
+    LoopNestMapper("fused", "the whole cascade as one tiled group; only inputs and outputs touch DRAM",
+                   _fused_groups),
+):
+    register(_mapper)

@@ -44,6 +44,14 @@ class Mapping:
     word_bytes: int = 2
     notes: tuple[str, ...] = field(default=())
 
+    def describe(self) -> dict[str, str]:
+        """The choices a sweep record shows, as strings."""
+        return {
+            "tiles": ",".join(f"{r}={t}" for r, t in self.tiles.items()),
+            "loop_order": ",".join(self.loop_order),
+            "spatial": ";".join(f"{u}={','.join(r)}" for u, r in sorted(self.spatial.items())),
+        }
+
     def to_dict(self) -> dict:
         return {
             "mapper": self.mapper,

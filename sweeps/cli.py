@@ -17,6 +17,7 @@ import workloads
 from mappings import mapper_names
 from mappings.executors import registry
 
+from .evaluators import evaluator_names
 from .params import ParamError, classify_key, parse_cli_value
 from .report import build_report
 from .runner import run_point, run_sweep, write_meta
@@ -41,6 +42,7 @@ def cmd_list(args) -> int:
         "cascades": workloads.cascade_names(),
         "presets": archsim.preset_names(),
         "mappers": mapper_names(),
+        "evaluators": evaluator_names(),
         "sweeps": shipped_sweeps(),
         "checks": sorted(registry()),
     }
@@ -111,13 +113,17 @@ def cmd_sweep(args) -> int:
     out = Path(args.out)
     write_meta(out_dir=_mkdir(out), meta={"name": spec.name, "description": spec.description,
                                           "axes": list(spec.axes), "seed": spec.seed,
-                                          "spec": str(args.spec), "points": len(points)})
+                                          "evaluator": spec.evaluator, "spec": str(args.spec),
+                                          "points": len(points)})
 
     def progress(done, total, record, seconds):
         status = record["status"] if record["status"] == "ok" else f"error: {record['error']}"
         print(f"[{done}/{total}] {record['point_id']} {status} ({seconds:.1f} s)", file=sys.stderr)
 
-    frame = run_sweep(points, out, seed=spec.seed, jobs=args.jobs, progress=progress)
+    if args.jobs < 1:
+        raise ValueError(f"--jobs: expected a positive integer, got {args.jobs}")
+    frame = run_sweep(points, out, seed=spec.seed, jobs=args.jobs, progress=progress,
+                      evaluator=spec.evaluator)
     report = build_report(out)
     failed = int((frame["status"] != "ok").sum())
     print(f"{len(frame)} points, {failed} failed; results: {out / 'results.csv'}; report: {report}")

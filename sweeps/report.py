@@ -15,6 +15,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from .evaluators import get_evaluator  # noqa: E402
+
 PLOT_METRICS = (("latency_s", "latency (s)"), ("energy_pj", "energy (pJ)"), ("dram_bytes", "DRAM traffic (bytes)"))
 
 
@@ -63,6 +65,9 @@ def build_report(out_dir: Path) -> Path:
         lines += ["## Results", "", _markdown_table(ok[[c for c in columns if c in ok.columns]]), ""]
     if len(failed):
         lines += ["## Failed points", "", _markdown_table(failed[axes + ["error"]]), ""]
+    evaluator = get_evaluator(meta.get("evaluator", "einsum"))
+    if evaluator.report_sections and len(ok):
+        lines += evaluator.report_sections(ok, meta, out_dir)
     placeholders = sorted({p for cell in ok.get("placeholders", pd.Series(dtype=str)).dropna()
                            for p in str(cell).split(";") if p})
     if placeholders:

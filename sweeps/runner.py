@@ -1,6 +1,6 @@
-"""Run points: one point is build -> load -> map -> lower -> simulate -> cost -> flat record.
+"""Run points and keep their records.
 
-A point that fails records ``status=error`` and the one-line message, and the sweep carries on.
+A point is evaluated by the sweep's evaluator (``sweeps.evaluators``). A point that fails records ``status=error`` and the one-line message, and the sweep carries on.
 Records are written to ``results.csv`` after every finished point, so stopping a sweep loses no
 finished point. Points run in a process pool when ``jobs > 1``; records come back in point order,
 so the same spec and seed give identical files whatever the job count.
@@ -16,59 +16,19 @@ from pathlib import Path
 import pandas as pd
 
 import archsim
-import workloads
-from mappings import get_mapper, lower
 
-from .params import point_id, split_params
+from .evaluators import get_evaluator
+from .params import point_id
 
 SCHEMA_VERSION = 1
 log = logging.getLogger(__name__)
 
 
-def evaluate_point(params: dict, seed: int = 0) -> dict:
-    """Cost one point with the event simulation; raise on any bad input (see ``run_point``)."""
-    p = split_params(params)
-    cascade = workloads.build(p.workload, **p.shape)
-    arch = archsim.load_arch(p.arch, p.arch_overrides)
-    mapping = get_mapper(p.mapping).map(cascade, arch, **p.map_options)
-    program = lower(cascade, mapping, arch)
-    result = archsim.simulate(program, arch, seed=seed)
-    bound = archsim.bound(program, arch)
-    energy = archsim.energy(result, arch)
-    dram = mapping.backing_level
-    record = {
-        "cycles": result.cycles,
-        "latency_s": result.cycles / arch.clock_hz,
-        "energy_pj": energy.total_pj,
-        "dram_bytes": sum(op.reads.get(dram, 0) + op.writes.get(dram, 0) for op in program.ops),
-        "bound_cycles": bound.cycles,
-        "fidelity": "event",
-        "tiles": _pairs(mapping.tiles),
-        "loop_order": ",".join(mapping.loop_order),
-        "spatial": ";".join(f"{u}={','.join(r)}" for u, r in sorted(mapping.spatial.items())),
-        "events": result.events,
-        "ops": result.ops,
-    }
-    for unit in sorted(arch.units):
-        capacity = result.cycles * arch.units[unit].count
-        record[f"util_{unit}"] = result.busy_cycles.get(unit, 0) / capacity if capacity else 0.0
-    for level in sorted(arch.levels):
-        record[f"peak_{level}_bytes"] = result.peak_bytes.get(level, 0)
-    for component, pj in sorted(energy.by_component.items()):
-        record[f"energy_{component}_pj"] = pj
-    record["placeholders"] = ";".join(getattr(arch, "placeholders", ()))
-    return record
-
-
-def _pairs(mapping) -> str:
-    return ",".join(f"{k}={v}" for k, v in mapping.items())
-
-
-def run_point(params: dict, seed: int = 0) -> dict:
+def run_point(params: dict, seed: int = 0, evaluator: str = "einsum") -> dict:
     """A full record for one point; failures become ``status=error`` with the message."""
     head = {"schema_version": SCHEMA_VERSION, "point_id": point_id(params), **params}
     try:
-        metrics = evaluate_point(params, seed)
+        metrics = get_evaluator(evaluator).evaluate(params, seed)
     except (ValueError, KeyError, archsim.ProgramError) as err:
         return {**head, "status": "error", "error": _one_line(err)}
     return {**head, "status": "ok", "error": "", **metrics}
@@ -79,7 +39,8 @@ def _one_line(err: Exception) -> str:
     return f"{type(err).__name__}: {text[0] if text else ''}"
 
 
-def run_sweep(points: list[dict], out_dir: Path, seed: int = 0, jobs: int = 1, progress=None) -> pd.DataFrame:
+def run_sweep(points: list[dict], out_dir: Path, seed: int = 0, jobs: int = 1, progress=None,
+              evaluator: str = "einsum") -> pd.DataFrame:
     """Run ``points``, writing ``out_dir/results.csv`` after each; return the results in point order.
 
     ``progress(done, total, record, seconds)`` is called after each point (the CLI prints it).
@@ -96,10 +57,10 @@ def run_sweep(points: list[dict], out_dir: Path, seed: int = 0, jobs: int = 1, p
 
     if jobs <= 1:
         for index, params in enumerate(points):
-            finished(index, run_point(params, seed))
+            finished(index, run_point(params, seed, evaluator))
     else:
         with ProcessPoolExecutor(max_workers=jobs) as pool:
-            futures = {pool.submit(run_point, params, seed): i for i, params in enumerate(points)}
+            futures = {pool.submit(run_point, params, seed, evaluator): i for i, params in enumerate(points)}
             for future in as_completed(futures):
                 finished(futures[future], future.result())
     return results_frame(records)

@@ -3,6 +3,7 @@
 ```yaml
 name: quickstart              # report title
 description: text
+evaluator: einsum             # how a point becomes metrics (sweeps.evaluators); default einsum
 seed: 0                       # passed to every point's simulation
 fixed:   {workload: attention_1pass, arch: generic_array, E: 64, F: 64}
 axes:    {M: [256, 512], mapping: [unfused, fused]}   # grid: cartesian product, in file order
@@ -22,7 +23,8 @@ from typing import Union
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
-from .params import ParamError, classify_key, point_id
+from .evaluators import get_evaluator
+from .params import ParamError, point_id
 
 Scalar = Union[int, float, str, bool]
 
@@ -36,6 +38,7 @@ class SweepSpec(BaseModel):
 
     name: str
     description: str = ""
+    evaluator: str = "einsum"
     seed: int = 0
     fixed: dict[str, Scalar] = {}
     axes: dict[str, list[Scalar]] = {}
@@ -76,7 +79,7 @@ def load_spec(path: str | Path) -> SweepSpec:
 def _describe(error: dict) -> str:
     kind = error["type"]
     if kind == "extra_forbidden":
-        return "unknown field (known: name, description, seed, fixed, axes, derived)"
+        return "unknown field (known: name, description, evaluator, seed, fixed, axes, derived)"
     if kind == "list_type":
         return "expected a list of values"
     if kind == "missing":
@@ -85,10 +88,14 @@ def _describe(error: dict) -> str:
 
 
 def _check_keys(path: Path, spec: SweepSpec) -> None:
+    try:
+        evaluator = get_evaluator(spec.evaluator)
+    except ParamError as err:
+        raise SweepSpecError(f"{path}: {err}") from None
     for section in ("fixed", "axes", "derived"):
         for key in getattr(spec, section):
             try:
-                classify_key(key)
+                evaluator.classify(key)
             except ParamError as err:
                 raise SweepSpecError(f"{path}: {section}.{err}") from None
     known = set(spec.fixed) | set(spec.axes)
@@ -98,8 +105,8 @@ def _check_keys(path: Path, spec: SweepSpec) -> None:
     overlap = sorted((set(spec.fixed) & set(spec.axes)) | (set(spec.derived) & known))
     if overlap:
         raise SweepSpecError(f"{path}: axes.{overlap[0]}: parameter is set more than once")
-    for name in ("workload", "arch", "mapping"):
-        if name not in known:
+    for name in evaluator.required:
+        if name not in known and name not in spec.derived:
             raise SweepSpecError(f"{path}: fixed.{name}: required (in fixed or axes)")
 
 
@@ -115,8 +122,4 @@ def expand(spec: SweepSpec) -> list[dict]:
     return points
 
 
-def axis_names(spec: SweepSpec) -> list[str]:
-    return list(spec.axes)
-
-
-__all__ = ["SweepSpec", "SweepSpecError", "axis_names", "expand", "load_spec", "point_id"]
+__all__ = ["SweepSpec", "SweepSpecError", "expand", "load_spec", "point_id"]

@@ -13,7 +13,7 @@ import numpy as np
 import archsim
 import workloads
 
-from ..mappers import get_mapper
+from ..registry import get_mapper
 from .attention import attention_1pass_tiled, attention_reference
 from .registry import Check, CheckResult, compare_dense
 
