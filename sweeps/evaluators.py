@@ -17,6 +17,7 @@ import workloads
 from mappings import get_mapper, lower
 
 from .params import NAME_KEYS, ParamError, classify_key, split_params
+from .studies import load_studies
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,7 @@ def register(evaluator: Evaluator) -> Evaluator:
 
 
 def get_evaluator(name: str) -> Evaluator:
+    load_studies()
     try:
         return _EVALUATORS[name]
     except KeyError:
@@ -82,6 +84,7 @@ def get_evaluator(name: str) -> Evaluator:
 
 
 def evaluator_names() -> list[str]:
+    load_studies()
     return sorted(_EVALUATORS)
 
 

@@ -54,7 +54,7 @@ def reference_check(cascade_name: str, seed: int) -> Check:
     return run
 
 
-def mapped_checks() -> dict[str, Check]:
+def checks() -> dict[str, Check]:
     checks: dict[str, Check] = {}
     for i, (mapper, overrides) in enumerate((
             ("fused", {}), ("unfused", {}), ("fused", {"levels.glb.capacity_bytes": 16384}))):

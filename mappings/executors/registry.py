@@ -14,7 +14,10 @@ on both sides; a pattern mismatch reports ``max_abs_err = inf``.
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
@@ -203,7 +206,16 @@ def registry() -> dict[str, Check]:
     checks["spgemm_rowwise_hash[uniform,table_slots=64]"] = spgemm_check(
         "spgemm_rowwise_hash[uniform,table_slots=64]", matrices["uniform"], "hash",
         table_slots=64)
-    from .mapped import mapped_checks  # mapped.py builds on this module's helpers
-
-    checks.update(mapped_checks())
+    for module in _check_modules():
+        checks.update(module.checks())
     return checks
+
+
+def _check_modules():
+    """Every module of this package that defines ``checks() -> dict[str, Check]`` (mapped.py and
+    the machine-family executors), imported lazily because they build on this module."""
+    package = __name__.rsplit(".", 1)[0]
+    for info in sorted(pkgutil.iter_modules([str(Path(__file__).parent)]), key=lambda m: m.name):
+        module = importlib.import_module(f"{package}.{info.name}")
+        if callable(getattr(module, "checks", None)):
+            yield module
