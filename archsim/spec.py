@@ -120,11 +120,12 @@ def load_arch(name_or_path: str, overrides: Mapping[str, object] = {}) -> Arch:
     """Load a preset by name or a YAML file by path, apply ``overrides`` (dotted path -> value,
     source ``override``), validate and freeze. Raises :class:`SpecError` with a one-line message."""
     path = Path(name_or_path)
+    fname = str(name_or_path)  # errors name the file as the user gave it
     if not (path.suffix in (".yaml", ".yml") or path.is_file()):
         path = PRESET_DIR / f"{name_or_path}.yaml"
+        fname = f"archsim/presets/{path.name}"
         if not path.exists():
             raise SpecError(f"{name_or_path}: unknown preset (known: {', '.join(preset_names())})")
-    fname = path.name
     try:
         raw = yaml.safe_load(path.read_text())
     except OSError as exc:

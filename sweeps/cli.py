@@ -98,12 +98,12 @@ def cmd_run(args) -> int:
     record = run_point(params, seed=args.seed)
     if args.json:
         print(json.dumps(record, indent=2, default=str))
-    else:
-        for key, value in record.items():
-            print(f"{key:28} {value:.6g}" if isinstance(value, float) else f"{key:28} {value}")
     if record["status"] != "ok":
         print(f"error: {record['error']}", file=sys.stderr)
         return 2
+    if not args.json:
+        for key, value in record.items():
+            print(f"{key:28} {value:.6g}" if isinstance(value, float) else f"{key:28} {value}")
     return 0
 
 

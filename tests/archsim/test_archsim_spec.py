@@ -84,39 +84,39 @@ def _err(path, overrides=None) -> str:
 
 def test_unknown_key(tmp_path):
     p = _write(tmp_path, lambda d: d["levels"]["glb"].update(banks={"value": 4, "source": "x"}))
-    assert _err(p).startswith("bad.yaml: levels.glb.banks: unknown key")
+    assert _err(p).startswith(f"{p}: levels.glb.banks: unknown key")
 
 
 def test_wrong_type(tmp_path):
     p = _write(tmp_path, lambda d: d["levels"]["glb"].update(
         capacity_bytes={"value": 1.5, "source": "x"}))
     msg = _err(p)
-    assert msg.startswith("bad.yaml: levels.glb.capacity_bytes: ") and "integer" in msg
+    assert msg.startswith(f"{p}: levels.glb.capacity_bytes: ") and "integer" in msg
 
 
 def test_value_not_a_number(tmp_path):
     p = _write(tmp_path, lambda d: d["units"]["pe2d"].update(rows={"value": "16", "source": "x"}))
-    assert _err(p).startswith("bad.yaml: units.pe2d.rows: value must be a number")
+    assert _err(p).startswith(f"{p}: units.pe2d.rows: value must be a number")
 
 
 def test_wrong_kind(tmp_path):
     p = _write(tmp_path, lambda d: d["units"]["pe2d"].update(kind="systolic"))
-    assert _err(p).startswith("bad.yaml: units.pe2d.kind: ")
+    assert _err(p).startswith(f"{p}: units.pe2d.kind: ")
 
 
 def test_missing_source(tmp_path):
     p = _write(tmp_path, lambda d: d["levels"]["dram"].update(latency_cycles={"value": 100}))
-    assert _err(p).startswith("bad.yaml: levels.dram.latency_cycles: missing source")
+    assert _err(p).startswith(f"{p}: levels.dram.latency_cycles: missing source")
 
 
 def test_bare_number(tmp_path):
     p = _write(tmp_path, lambda d: d["energy_pj"]["pe2d"].update(mac=17.1645))
-    assert _err(p).startswith("bad.yaml: energy_pj.pe2d.mac: bare number 17.1645 without a source")
+    assert _err(p).startswith(f"{p}: energy_pj.pe2d.mac: bare number 17.1645 without a source")
 
 
 def test_assumption_needs_reason(tmp_path):
     p = _write(tmp_path, lambda d: d.update(clock_hz={"value": 1e9, "source": "assumption"}))
-    assert _err(p).startswith("bad.yaml: clock_hz: an assumption must say why")
+    assert _err(p).startswith(f"{p}: clock_hz: an assumption must say why")
 
 
 @pytest.mark.parametrize("field,value", [("capacity_bytes", 0), ("bandwidth_bytes_per_cycle", -1.0),
@@ -124,22 +124,22 @@ def test_assumption_needs_reason(tmp_path):
 def test_impossible_value(tmp_path, field, value):
     p = _write(tmp_path, lambda d: d["levels"]["glb"].update({field: {"value": value, "source": "x"}}))
     msg = _err(p)
-    assert msg.startswith(f"bad.yaml: levels.glb.{field}: ") and "greater than" in msg
+    assert msg.startswith(f"{p}: levels.glb.{field}: ") and "greater than" in msg
 
 
 def test_missing_field(tmp_path):
     p = _write(tmp_path, lambda d: d["levels"]["glb"].pop("access_bytes"))
-    assert _err(p) == "bad.yaml: levels.glb.access_bytes: missing required field"
+    assert _err(p) == f"{p}: levels.glb.access_bytes: missing required field"
 
 
 def test_energy_component_must_exist(tmp_path):
     p = _write(tmp_path, lambda d: d["energy_pj"].update(noc={"hop": {"value": 1.0, "source": "x"}}))
-    assert _err(p).startswith("bad.yaml: energy_pj.noc: not a unit or level")
+    assert _err(p).startswith(f"{p}: energy_pj.noc: not a unit or level")
 
 
 def test_loader_fields_not_in_file(tmp_path):
     p = _write(tmp_path, lambda d: d.update(sources={}))
-    assert _err(p).startswith("bad.yaml: sources: set by the loader")
+    assert _err(p).startswith(f"{p}: sources: set by the loader")
 
 
 @pytest.mark.parametrize("path", ["levels.l2.capacity_bytes", "levels.glb.size_bytes",
@@ -147,12 +147,12 @@ def test_loader_fields_not_in_file(tmp_path):
                                   "levels.glb.capacity_bytes.x"])
 def test_unknown_override_path(path):
     msg = _err("generic_array", {path: 1})
-    assert msg.startswith(f"generic_array.yaml: {path}: unknown override path")
+    assert msg.startswith(f"archsim/presets/generic_array.yaml: {path}: unknown override path")
 
 
 def test_bad_override_value():
     msg = _err("generic_array", {"levels.glb.capacity_bytes": -5})
-    assert msg.startswith("generic_array.yaml: levels.glb.capacity_bytes: ")
+    assert msg.startswith("archsim/presets/generic_array.yaml: levels.glb.capacity_bytes: ")
 
 
 def test_unknown_preset():
@@ -163,7 +163,7 @@ def test_unknown_preset():
 def test_yaml_syntax_error(tmp_path):
     p = tmp_path / "broken.yaml"
     p.write_text("name: [unclosed\n")
-    assert _err(str(p)).startswith("broken.yaml: <yaml line")
+    assert _err(str(p)).startswith(f"{p}: <yaml line")
 
 
 def test_spec_error_is_value_error():
