@@ -1,8 +1,8 @@
 """Closed-form lower bound on a program's cycles (roofline per op, summed per resource).
 
 Each op's duration is its contention-free time: the longest of its holds (unit compute_cycles and,
-per level or channel, latency + ceil(bytes / bandwidth)), computed by :mod:`archsim.plan` exactly as
-the engine does. The critical path is the longest dep chain of durations. Each resource must serve
+per level or channel, ceil(bytes / bandwidth) + latency), computed by :mod:`archsim.plan` exactly
+as the engine does; resources are busy only for the bandwidth part (latency is pipelined). The critical path is the longest dep chain of durations. Each resource must serve
 its holds one after another: a unit with ``count`` instances needs at least ceil(sum / count) cycles,
 a multi-channel level at least its busiest channel's sum. ``cycles`` is the max of the critical path
 and the resource sums, so ``simulate(...).cycles >= bound(...).cycles`` always, with equality on a
@@ -49,7 +49,7 @@ def bound(program, arch) -> Bound:
 
     sums = [0] * len(plan.res_names)
     for holds in plan.holds:
-        for r, c in holds:
+        for r, c, _latency in holds:
             sums[r] += c
     resource: dict[str, int] = {name: 0 for name in (*arch.units, *arch.levels)}
     for r, owner in enumerate(plan.res_owner):

@@ -5,8 +5,9 @@ bytes fit at every level it allocates (all-or-nothing; ready ops wait in request
 served first-fit, so a small later request may pass a large blocked one, which avoids false
 deadlocks). At start it takes its alloc, then requests its unit (``compute_cycles``) and every level
 it touches (see :mod:`archsim.plan`) at once; each resource serves requests FIFO in request order,
-so an op's hold on a resource starts at max(now, when that resource frees up). The op finishes when
-its last hold ends and then releases its ``free`` bytes. Time is integer cycles.
+so an op's hold on a resource starts at max(now, when that resource frees up). A level's latency
+follows its hold without occupying it (pipelined). The op finishes when its last hold plus latency
+ends and then releases its ``free`` bytes. Time is integer cycles.
 
 Implementation. Because a FIFO server with known hold times needs no queue, a resource is just its
 next-free time; one simpy ``Timeout`` per op with a nonzero duration is the only event, its callback
@@ -119,7 +120,7 @@ def _simulate(program, arch, trace: bool) -> SimResult:
                     peak[lv] = o
         now = env._now
         end = now
-        for r, d in holds[i]:
+        for r, d, lat in holds[i]:
             if single[r]:
                 s = free_at[r]
                 if s < now:
@@ -133,8 +134,8 @@ def _simulate(program, arch, trace: bool) -> SimResult:
                 e = s + d
                 fl[k] = e
             busy[r] += d
-            if e > end:
-                end = e
+            if e + lat > end:
+                end = e + lat
         if trace:
             log.append((i, now, end))
         if end == now:

@@ -1,12 +1,14 @@
 """Resource holds of each op, shared by the engine and the closed-form bound.
 
 An op holds its unit for ``compute_cycles`` and each level it touches (reads + writes there) for
-``latency_cycles + ceil(bytes / bandwidth_bytes_per_cycle)``. A level with ``channels`` > 1 is that
-many independent servers of bandwidth/channels each; an op's bytes are cut into ``access_bytes``
-chunks dealt round-robin over the channels, continuing from where the previous op (in program order)
-left off, and each channel the op touches pays the latency once. A unit with ``count`` > 1 is that
-many identical servers. Assumes latency is not pipelined across ops (a level is busy during its
-latency, as the contract says); leaves out bank conflicts, row-buffer effects and address mapping.
+``ceil(bytes / bandwidth_bytes_per_cycle)``; the level's ``latency_cycles`` then delays the op's end
+without occupying the level (latency is pipelined: the next op's transfer may start while this
+one's data is in flight, as with many outstanding memory requests). A level with ``channels`` > 1
+is that many independent servers of bandwidth/channels each; an op's bytes are cut into
+``access_bytes`` chunks dealt round-robin over the channels, continuing from where the previous op
+(in program order) left off, and each channel the op touches pays the latency once. A unit with
+``count`` > 1 is that many identical servers. Leaves out bank conflicts, row-buffer effects,
+address mapping and a cap on outstanding requests.
 Computing the channel split in program order (not at run time) keeps engine and bound consistent.
 """
 
@@ -37,14 +39,14 @@ _EPS = 1e-9  # guards ceil() against float noise in bytes / bandwidth
 
 @dataclass(frozen=True)
 class Plan:
-    """Resources (servers) and, per op, the (resource index, cycles) holds with cycles > 0, the
+    """Resources (servers) and, per op, the (resource index, busy cycles, trailing latency) holds, the
     (level index, bytes) allocs and frees, plus the program's action counts."""
 
     res_names: tuple[str, ...]   # unit name, level name, or "level[k]" for channel k
     res_owner: tuple[str, ...]   # the unit or level each resource belongs to
     res_servers: tuple[int, ...]  # identical servers behind the resource (unit count; 1 per channel)
-    holds: tuple[tuple[tuple[int, int], ...], ...]
-    durations: tuple[int, ...]   # max hold per op: its contention-free duration
+    holds: tuple[tuple[tuple[int, int, int], ...], ...]  # (resource, busy cycles, latency after)
+    durations: tuple[int, ...]   # max (busy + latency) per op: its contention-free duration
     level_names: tuple[str, ...]
     allocs: tuple[tuple[tuple[int, int], ...], ...]
     frees: tuple[tuple[tuple[int, int], ...], ...]
@@ -117,7 +119,7 @@ def _make_plan(program, arch) -> Plan:
                     work[key] = work.get(key, 0) + n
             if op.compute_cycles > 0:
                 dur = op.compute_cycles
-                holds.append((uidx, dur))
+                holds.append((uidx, dur, 0))
         r, w = op.reads, op.writes
         for lname, nbytes in r.items():
             if nbytes:
@@ -137,11 +139,10 @@ def _make_plan(program, arch) -> Plan:
                 continue
             li, base, chans, lat, bw, ab, _ = lvl_info[lname]
             if chans == 1:
-                c = lat + math.ceil(nbytes / bw - _EPS)
-                if c > 0:
-                    holds.append((base, c))
-                    if c > dur:
-                        dur = c
+                c = math.ceil(nbytes / bw - _EPS)
+                holds.append((base, c, lat))
+                if c + lat > dur:
+                    dur = c + lat
                 continue
             chunks = -(-nbytes // ab)
             q, rem = divmod(chunks, chans)
@@ -154,11 +155,10 @@ def _make_plan(program, arch) -> Plan:
                 if nchunks == 0:
                     continue
                 b = nchunks * ab - (short if k == short_chan else 0)
-                c = lat + _cycles(b, per_chan)
-                if c > 0:
-                    holds.append((base + k, c))
-                    if c > dur:
-                        dur = c
+                c = _cycles(b, per_chan)
+                holds.append((base + k, c, lat))
+                if c + lat > dur:
+                    dur = c + lat
             pointer[li] = (ptr + chunks) % chans
         holds_all.append(tuple(holds))
         durations.append(dur)

@@ -1,6 +1,7 @@
 """Event-order tests: small programs on the toy machine (conftest.TOY) with hand-computed schedules.
 
-Toy timing: glb holds ceil(bytes / 10) cycles (no latency); dram holds 5 + ceil(bytes / 4).
+Toy timing: glb holds ceil(bytes / 10) cycles (no latency); dram holds ceil(bytes / 4) cycles and
+its 5-cycle latency follows the hold without occupying dram (pipelined).
 """
 
 import pytest
@@ -15,11 +16,11 @@ def run(arch, *ops, **kw):
 def test_chain_schedule(toy):
     r = run(toy,
             Op("a", "pe2d", 10, work={"mac": 2560}),
-            Op("b", "pe1d", 5, reads={"dram": 40}, deps=(0,)),      # dram 5 + 10 = 15 > 5
+            Op("b", "pe1d", 5, reads={"dram": 40}, deps=(0,)),      # dram 10 + latency 5 = 15 > 5
             Op("c", "pe1d", 3, writes={"glb": 25}, deps=(1,)))      # glb ceil(2.5) = 3
     assert r.trace == ((0, 0, 10), (1, 10, 25), (2, 25, 28))
     assert r.cycles == 28
-    assert r.busy_cycles == {"pe2d": 10, "pe1d": 8, "glb": 3, "dram": 15}
+    assert r.busy_cycles == {"pe2d": 10, "pe1d": 8, "glb": 3, "dram": 10}
     assert r.events == 3 and r.ops == 3
 
 
@@ -34,10 +35,10 @@ def test_fifo_unit_contention(toy):
 
 def test_unit_and_levels_overlap(toy):
     r = run(toy,
-            Op("a", "pe2d", 10, reads={"dram": 8}),   # dram 0..7, unit 0..10 -> ends 10
-            Op("b", None, 0, reads={"dram": 20}))     # dram FIFO after a: 7 .. 7+5+5 = 17
-    assert r.trace == ((0, 0, 10), (1, 0, 17))
-    assert r.busy_cycles["dram"] == 17
+            Op("a", "pe2d", 10, reads={"dram": 8}),   # dram busy 0..2 (+5 latency), unit 0..10
+            Op("b", None, 0, reads={"dram": 20}))     # dram FIFO after a: busy 2..7, ends 7+5 = 12
+    assert r.trace == ((0, 0, 10), (1, 0, 12))
+    assert r.busy_cycles["dram"] == 7
 
 
 def test_reads_and_writes_share_one_hold(toy):
@@ -82,12 +83,12 @@ def test_free_more_than_allocated(toy):
 def test_dram_channels_interleave(toy_arch):
     arch = toy_arch(**{"levels.dram.channels": 2})   # 2 B/cycle per channel, 8-byte chunks
     r = run(arch,
-            Op("a", None, 0, reads={"dram": 40}),   # 5 chunks: ch0 24 B -> 5+12, ch1 16 B -> 5+8
-            Op("b", None, 0, reads={"dram": 8}),    # next chunk goes to ch1: 13 .. 13+5+4
-            Op("c", None, 0, reads={"dram": 20}))   # ch0: chunks 0,2 = 8+4 B -> 17..28; ch1 8 B
-    assert r.trace == ((0, 0, 17), (1, 0, 22), (2, 0, 31))
-    # c on ch1 after b: 22 .. 22+5+4 = 31; on ch0 after a: 17 .. 17+5+6 = 28
-    assert r.busy_cycles["dram"] == 17 + 13 + 9 + 11 + 9
+            Op("a", None, 0, reads={"dram": 40}),   # 5 chunks: ch0 24 B busy 0..12, ch1 16 B 0..8
+            Op("b", None, 0, reads={"dram": 8}),    # next chunk goes to ch1: busy 8..12, ends 17
+            Op("c", None, 0, reads={"dram": 20}))   # ch0: chunks 0,2 = 8+4 B busy 12..18, ends 23
+    assert r.trace == ((0, 0, 17), (1, 0, 17), (2, 0, 23))
+    # c's 8 B on ch1 after b: busy 12..16, ends 21; every hold ends with the 5-cycle latency
+    assert r.busy_cycles["dram"] == 12 + 8 + 4 + 6 + 4
     assert r.actions["dram.read"] == 5 + 1 + 3
 
 
