@@ -15,3 +15,9 @@ __all__ = [
     "Arch", "ComputeUnit", "StorageLevel", "SimResult", "Bound", "EnergyBreakdown",
     "SpecError", "ProgramError", "MissingEnergyError",
 ]
+
+# PIUMA family (issue 4): thread-level simpy model, see archsim/piuma/.
+from .piuma import Batch, PiumaProgram, PiumaResult, Stage, simulate_piuma  # noqa: E402
+
+__all__ += ["Batch", "PiumaProgram", "PiumaResult", "Stage", "simulate_piuma"]
+from .area import area_um2, total_area_mm2  # noqa: E402,F401

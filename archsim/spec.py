@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from .errors import SpecError
 
-__all__ = ["Arch", "ComputeUnit", "StorageLevel", "load_arch", "preset_names", "PRESET_DIR"]
+__all__ = ["Arch", "ComputeUnit", "StorageLevel", "PiumaParams", "load_arch", "preset_names", "PRESET_DIR"]
 
 PRESET_DIR = Path(__file__).parent / "presets"
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -74,6 +74,29 @@ class StorageLevel(_Frozen):
     channels: PosInt = 1
 
 
+class PiumaParams(_Frozen):
+    """Machine numbers only the PIUMA family needs (archsim/piuma/machine.py uses them).
+
+    ``cores`` cores of ``mtps_per_core`` multithreaded pipelines (``threads_per_mtp`` threads each)
+    and ``stps_per_core`` single-threaded pipelines; DRAM moves ``dram_line_bytes`` per access
+    (8 on PIUMA, 64 for a conventional line); ``network_latency_cycles`` is added to every access
+    that crosses cores; ``spad_banks`` atomic/SPAD banks per core, each busy
+    ``atomic_occupancy_cycles`` per atomic; ``stp_memory_overlap`` memory ops an STP overlaps.
+    """
+
+    cores: PosInt
+    mtps_per_core: PosInt
+    threads_per_mtp: PosInt
+    stps_per_core: NonNegInt
+    dram_line_bytes: PosInt
+    network_latency_cycles: NonNegInt
+    spad_banks: PosInt
+    atomic_latency_cycles: PosInt
+    atomic_occupancy_cycles: PosInt
+    dma_burst_latency_cycles: NonNegInt
+    stp_memory_overlap: PosFloat
+
+
 class Arch(_Frozen):
     """A machine. ``energy_pj[component][action]`` with component a unit or level name;
     ``sources``/``placeholders``/``path`` are filled by the loader, never written in YAML."""
@@ -86,6 +109,7 @@ class Arch(_Frozen):
     levels: dict[str, StorageLevel]
     energy_pj: dict[str, dict[str, NonNegFloat]]
     area_um2: dict[str, NonNegFloat] = {}
+    piuma: Optional[PiumaParams] = None
     sources: dict[str, str] = {}
     placeholders: tuple[str, ...] = ()
     path: str = ""
@@ -99,6 +123,8 @@ class Arch(_Frozen):
         clash = sorted(set(self.units) & set(self.levels))
         if clash:
             raise ValueError(f"levels.{clash[0]}: name used by both a unit and a level")
+        if (self.family == "piuma") != (self.piuma is not None):
+            raise ValueError("piuma: required exactly when family is 'piuma'")
         known = set(self.units) | set(self.levels)
         for section in ("energy_pj", "area_um2"):
             for comp in getattr(self, section):

@@ -4,6 +4,8 @@ Imports ``workloads`` and ``archsim``; never ``sweeps``. Importing this package 
 mapper family (see ``mappings.registry``).
 """
 from . import mappers as _loop_nest_mappers  # noqa: F401  (registers unfused, fused)
+from . import spgemm as _spgemm_mappers  # noqa: F401  (registers the PIUMA SpGEMM mappers)
+from . import fusemax as _fusemax_mappers  # noqa: F401  (registers fusemax_*)
 from .registry import Mapper, UnknownMapperError, get_mapper, lower, mapper_names, register
 from .spec import Mapping, MappingError, check_mapping
 

@@ -1,8 +1,8 @@
-"""The ``archsim`` command line: list, passes, verify, run, sweep, report.
+"""The ``archsim`` command line: list, passes, verify, run, sweep, report, export.
 
 Bad input (unknown names, malformed specs, illegal mappings) prints one line ``error: ...`` on
 stderr and exits 2; ``verify`` exits 1 on a numerical mismatch; ``sweep`` exits 1 if any point
-failed (after running all of them).
+failed (after running all of them, with a summary of the errors).
 """
 from __future__ import annotations
 
@@ -12,16 +12,21 @@ import logging
 import sys
 from pathlib import Path
 
+import pandas as pd
+
 import archsim
 import workloads
 from mappings import mapper_names
 from mappings.executors import registry
 
 from .evaluators import evaluator_names
-from .params import ParamError, classify_key, parse_cli_value
+from .params import ParamError, classify_key, parse_cli_value, point_id
+from .executors import EXECUTORS, Progress
 from .report import build_report
-from .runner import run_point, run_sweep, write_meta
-from .spec import expand, load_spec
+from .runner import Sweep, provenance, run_point, run_sweep, write_meta, write_results  # noqa: F401
+from .search import run_search, space as search_space
+from .spec import expand, expand_all, load_spec  # noqa: F401
+from .store import export
 
 SHIPPED_SWEEPS = Path(__file__).parent
 
@@ -87,7 +92,33 @@ def cmd_verify(args) -> int:
     return 1 if failed else 0
 
 
+def _run_matrix(args) -> int:
+    """``archsim run spgemm --matrix FILE.mtx --arch piuma --mapping smash_v1``: the smash study's
+    evaluator on a user's Matrix Market file (a bad file is ``error: FILE: ...``, exit 2)."""
+    if args.workload != "spgemm":
+        raise ValueError(f"--matrix: only the spgemm workload takes a matrix, not {args.workload!r}")
+    workloads.read_matrix_market(args.matrix)          # one-line MatrixFileError before running
+    params = {"matrix": args.matrix, "kernel": args.mapping, "arch": args.arch}
+    for item in args.set or []:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise ValueError(f"--set {item}: expected key=value")
+        params[key] = parse_cli_value(value)
+    record = run_point(params, seed=args.seed, evaluator="smash")
+    if args.json:
+        print(json.dumps(record, indent=2, default=str))
+    else:
+        for key, value in record.items():
+            print(f"{key:28} {value:.6g}" if isinstance(value, float) else f"{key:28} {value}")
+    if record["status"] != "ok":
+        print(f"error: {record['error']}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def cmd_run(args) -> int:
+    if getattr(args, "matrix", None):
+        return _run_matrix(args)
     params = {"workload": args.workload, "arch": args.arch, "mapping": args.mapping}
     for item in args.set or []:
         key, sep, value = item.partition("=")
@@ -109,25 +140,85 @@ def cmd_run(args) -> int:
 
 def cmd_sweep(args) -> int:
     spec = load_spec(_resolve_spec(args.spec))
-    points = expand(spec)
-    out = Path(args.out)
-    write_meta(out_dir=_mkdir(out), meta={"name": spec.name, "description": spec.description,
-                                          "axes": list(spec.axes), "seed": spec.seed,
-                                          "evaluator": spec.evaluator, "spec": str(args.spec),
-                                          "points": len(points)})
-
-    def progress(done, total, record, seconds):
-        status = record["status"] if record["status"] == "ok" else f"error: {record['error']}"
-        print(f"[{done}/{total}] {record['point_id']} {status} ({seconds:.1f} s)", file=sys.stderr)
-
+    if args.budget is not None and not spec.search:
+        raise ValueError("--budget: the spec has no search section")
+    if args.budget is not None and args.budget < 1:
+        raise ValueError(f"--budget: expected a positive integer, got {args.budget}")
+    if spec.search:
+        expansion = None
+    else:
+        expansion = expand_all(spec)
+    if args.dry_run:
+        return _dry_run(spec, expansion, args)
+    if args.out is None:
+        raise ValueError("--out: required (or --dry-run)")
     if args.jobs < 1:
         raise ValueError(f"--jobs: expected a positive integer, got {args.jobs}")
-    frame = run_sweep(points, out, seed=spec.seed, jobs=args.jobs, progress=progress,
-                      evaluator=spec.evaluator)
+    if args.scheduler and args.executor != "dask":
+        raise ValueError("--scheduler: only with --executor dask")
+    out = _mkdir(Path(args.out))
+    seeds = {"spec": spec.seed}
+    if spec.sample:
+        seeds["sample"] = spec.sample.seed
+    if spec.search:
+        seeds["search"] = spec.search.seed
+    meta = {"name": spec.name, "description": spec.description, "axes": spec.axis_names, "seed": spec.seed,
+            "evaluator": spec.evaluator, "spec": str(args.spec), "executor": args.executor,
+            "search": ({**spec.search.model_dump(), "budget": args.budget or spec.search.budget}
+                       if spec.search else None)}
+    points = expansion.points if expansion else []
+    meta["provenance"] = provenance(points or [spec.fixed, *[{"arch": a} for a in spec.axes.get("arch", [])]],
+                                    seeds)
+    meta["points"] = len(points) if expansion else meta["search"]["budget"]
+    write_meta(out_dir=out, meta=meta)
+    total = meta["points"]
+    progress = Progress(total, tty=None if not args.no_progress else False)
+    sweep = Sweep(out, spec.seed, spec.evaluator, args.jobs, args.executor, args.scheduler, args.resume,
+                  progress)
+    try:
+        progress.skipped = progress.done = len(sweep.store.finished_ids() & {point_id(p) for p in points})
+        if spec.search:
+            points, objectives = run_search(spec, sweep, args.budget)
+            meta["search"]["objectives_used"] = objectives
+            meta["points"] = len(points)
+            write_meta(out_dir=out, meta=meta)
+        else:
+            sweep.run(list(enumerate(points)))
+        records = sweep.records(points)
+        skipped, ran = sweep.skipped, sweep.ran
+    finally:
+        progress.close()
+        sweep.close()
+    write_results(records, out)
+    frame = pd.DataFrame(records)
     report = build_report(out)
-    failed = int((frame["status"] != "ok").sum())
-    print(f"{len(frame)} points, {failed} failed; results: {out / 'results.csv'}; report: {report}")
-    return 1 if failed else 0
+    failed = frame[frame["status"] != "ok"] if len(frame) else frame
+    print(f"{len(frame)} points, {len(failed)} failed ({ran} run, {skipped} already stored); "
+          f"results: {out / 'results.csv'}; report: {report} and {out / 'report.html'}")
+    if len(failed):
+        by_error = failed["error"].value_counts()
+        for message, count in by_error.head(5).items():
+            print(f"  {count} x {message}")
+    return 1 if len(failed) else 0
+
+
+def _dry_run(spec, expansion, args) -> int:
+    if spec.search:
+        print(f"search: {spec.name}: NSGA-II over {len(search_space(spec))} dimensions, budget "
+              f"{args.budget or spec.search.budget} points, objectives {', '.join(spec.search.objectives)}")
+        for name, (kind, values) in search_space(spec).items():
+            print(f"  {name}: {kind} {values}")
+        return 0
+    for index, params in enumerate(expansion.points):
+        print(f"{index} {point_id(params)} " + " ".join(f"{k}={v}" for k, v in params.items()))
+    print(f"{len(expansion.points)} points ({expansion.combinations} combinations, "
+          f"{expansion.dropped_by_constraints} dropped by constraints, {expansion.duplicates} duplicates)")
+    return 0
+
+
+def cmd_export(args) -> int:
+    print(export(Path(args.dir), args.format, args.to))
+    return 0
 
 
 def _mkdir(path: Path) -> Path:
@@ -157,6 +248,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_verify)
     p = sub.add_parser("run", help="simulate one workload on one preset with one mapper")
     p.add_argument("workload")
+    p.add_argument("--matrix", metavar="FILE.mtx",
+                   help="spgemm only: a Matrix Market file for C = A A on a PIUMA preset")
     p.add_argument("--arch", required=True)
     p.add_argument("--mapping", required=True)
     p.add_argument("--set", action="append", metavar="KEY=VALUE",
@@ -165,14 +258,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_run)
-    p = sub.add_parser("sweep", help="run a sweep spec and write results.csv and report.md")
+    p = sub.add_parser("sweep", help="run a sweep spec and write results.csv, report.md and report.html")
     p.add_argument("spec", help="a YAML file or the name of a shipped sweep")
-    p.add_argument("--out", required=True)
-    p.add_argument("--jobs", type=int, default=1)
+    p.add_argument("--out", help="output directory (results.db, results.csv, sweep.json, reports)")
+    p.add_argument("--jobs", type=int, default=1, help="worker processes (or LocalCluster workers for dask)")
+    p.add_argument("--executor", choices=EXECUTORS, default="process",
+                   help="process: local pool (default); dask: a Dask cluster (--scheduler, or a LocalCluster)")
+    p.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler address, e.g. tcp://127.0.0.1:8786")
+    p.add_argument("--resume", action="store_true", help="skip the points already in DIR/results.db")
+    p.add_argument("--dry-run", action="store_true", help="print the expanded points and their count; run nothing")
+    p.add_argument("--budget", type=int, help="override search.budget (specs with a search section)")
+    p.add_argument("--no-progress", action="store_true", help="plain progress lines even on a terminal")
     p.set_defaults(func=cmd_sweep)
-    p = sub.add_parser("report", help="rebuild report.md from DIR/results.csv")
+    p = sub.add_parser("report", help="rebuild report.md and report.html from DIR's results")
     p.add_argument("dir")
     p.set_defaults(func=cmd_report)
+    p = sub.add_parser("export", help="write DIR's stored results as CSV or Parquet")
+    p.add_argument("dir")
+    p.add_argument("--format", choices=("csv", "parquet"), default="parquet")
+    p.add_argument("--to", help="output file (default DIR/results.<format>)")
+    p.set_defaults(func=cmd_export)
     return parser
 
 

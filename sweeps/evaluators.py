@@ -2,14 +2,25 @@
 
 An evaluator names the parameter keys it accepts (``classify`` raises ``ParamError`` for others),
 the keys every point must set (``required``), and ``evaluate(params, seed) -> metrics`` which
-raises ``ValueError`` (or ``archsim.ProgramError``) on bad input; the runner turns those into
-``status=error`` records. ``report_sections(frame, meta, out_dir) -> list[str]`` adds markdown
+raises on bad input; the runner turns any exception into a ``status=error`` record. ``report_sections(frame, meta, out_dir) -> list[str]`` adds markdown
 sections (figures specific to a study) after the generic report. A sweep spec picks one with
 ``evaluator: NAME`` (default ``einsum``).
+
+The ``einsum`` evaluator takes one more parameter, ``fidelity``: ``event`` (default: the simpy
+simulation) or ``bound`` (closed form: ``archsim.bound`` for cycles, the same action counts priced by
+the same energy table, so ``energy_pj`` is identical and ``cycles`` is the lower bound; no peak
+occupancy). Presets and cascades are cached per worker process (they are frozen), and so are the
+lowered programs of the generic mappers, keyed by the arch's structure (``STRUCTURAL_MAPPERS``), which
+is what makes closed-form sweeps over timing parameters cost about a millisecond per point. Records carry ``area_mm2`` when archsim can
+size the arch (``area_mm2`` below), ``placeholders`` and ``assumptions``: the energy
+entries the point used whose source is a placeholder or an assumption.
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from functools import lru_cache
+from types import SimpleNamespace
 from typing import Callable
 
 import archsim
@@ -30,20 +41,80 @@ class Evaluator:
     report_sections: Callable | None = None
 
 
+FIDELITIES = ("event", "bound")
+
+
+def classify_einsum_key(key: str) -> str:
+    """``classify_key`` plus the ``fidelity`` parameter."""
+    return "fidelity" if key == "fidelity" else classify_key(key)
+
+
+@lru_cache(maxsize=256)
+def _cascade(name: str, shape_json: str):
+    return workloads.build(name, **json.loads(shape_json))
+
+
+@lru_cache(maxsize=256)
+def _arch(name: str, overrides_json: str):
+    return archsim.load_arch(name, json.loads(overrides_json))
+
+
+def _key(d: dict) -> str:
+    return json.dumps(d, sort_keys=True, default=str)
+
+
 def evaluate_einsum_point(params: dict, seed: int = 0) -> dict:
-    """Cost one (workload, shape, arch, overrides, mapping) point with the event simulation."""
+    """Cost one (workload, shape, arch, overrides, mapping) point at its ``fidelity``."""
+    params = dict(params)
+    fidelity = params.pop("fidelity", "event")
+    if fidelity not in FIDELITIES:
+        raise ParamError(f"fidelity: expected one of {', '.join(FIDELITIES)}, got {fidelity!r}")
     p = split_params(params)
-    cascade = workloads.build(p.workload, **p.shape)
-    arch = archsim.load_arch(p.arch, p.arch_overrides)
+    cascade = _cascade(p.workload, _key(p.shape))
+    arch = _arch(p.arch, _key(p.arch_overrides))
+    program, backing_level, choices = _lowered(p, cascade, arch)
+    return program_metrics(program, arch, backing_level, seed, choices, fidelity=fidelity)
+
+
+# The generic loop-nest mappers read only the arch's structure (units and level capacities; checked by
+# tests/sweeps/test_store.py::test_program_cache_matches_fresh_lowering), so points that differ only in
+# timing or energy (bandwidths, latencies, access sizes, clock, energy table) share one lowered program.
+STRUCTURAL_MAPPERS = ("unfused", "fused")
+_PROGRAMS: dict[str, tuple] = {}
+
+
+def _structure_key(p, arch) -> str:
+    levels = {n: lv.capacity_bytes for n, lv in arch.levels.items()}
+    units = {n: u.model_dump() for n, u in arch.units.items()}
+    return _key({"w": p.workload, "s": p.shape, "m": p.mapping, "o": p.map_options, "u": units, "l": levels})
+
+
+def _lowered(p, cascade, arch):
+    key = _structure_key(p, arch) if p.mapping in STRUCTURAL_MAPPERS else None
+    if key is not None and key in _PROGRAMS:
+        return _PROGRAMS[key]
     mapping = get_mapper(p.mapping).map(cascade, arch, **p.map_options)
-    program = lower(cascade, mapping, arch)
-    return program_metrics(program, arch, mapping.backing_level, seed, mapping.describe())
+    lowered = (lower(cascade, mapping, arch), mapping.backing_level, mapping.describe())
+    if key is not None:
+        if len(_PROGRAMS) >= 512:
+            _PROGRAMS.pop(next(iter(_PROGRAMS)))
+        _PROGRAMS[key] = lowered
+    return lowered
 
 
-def program_metrics(program, arch, dram_level: str, seed: int, choices: dict) -> dict:
-    """Simulate ``program`` and flatten result, bound and energy into record columns."""
-    result = archsim.simulate(program, arch, seed=seed)
+def program_metrics(program, arch, dram_level: str, seed: int, choices: dict, fidelity: str = "event") -> dict:
+    """Cost ``program`` (simulate, or closed form when ``fidelity == "bound"``) and flatten result,
+    bound and energy into record columns."""
     bound = archsim.bound(program, arch)
+    if fidelity == "bound":
+        from archsim.plan import count_actions
+
+        result = SimpleNamespace(cycles=bound.cycles, actions=count_actions(program, arch), events=0,
+                                 ops=len(program.ops), peak_bytes=None,
+                                 busy_cycles={u: bound.resource_cycles.get(u, 0) * arch.units[u].count
+                                              for u in arch.units})
+    else:
+        result = archsim.simulate(program, arch, seed=seed)
     energy = archsim.energy(result, arch)
     record = {
         "cycles": result.cycles,
@@ -51,7 +122,7 @@ def program_metrics(program, arch, dram_level: str, seed: int, choices: dict) ->
         "energy_pj": energy.total_pj,
         "dram_bytes": sum(op.reads.get(dram_level, 0) + op.writes.get(dram_level, 0) for op in program.ops),
         "bound_cycles": bound.cycles,
-        "fidelity": "event",
+        "fidelity": fidelity,
         **choices,
         "events": result.events,
         "ops": result.ops,
@@ -59,12 +130,42 @@ def program_metrics(program, arch, dram_level: str, seed: int, choices: dict) ->
     for unit in sorted(arch.units):
         capacity = result.cycles * arch.units[unit].count
         record[f"util_{unit}"] = result.busy_cycles.get(unit, 0) / capacity if capacity else 0.0
-    for level in sorted(arch.levels):
-        record[f"peak_{level}_bytes"] = result.peak_bytes.get(level, 0)
+    if result.peak_bytes is not None:
+        for level in sorted(arch.levels):
+            record[f"peak_{level}_bytes"] = result.peak_bytes.get(level, 0)
     for component, pj in sorted(energy.by_component.items()):
         record[f"energy_{component}_pj"] = pj
+    area = area_mm2(arch)
+    if area is not None:
+        record["area_mm2"] = area
     record["placeholders"] = ";".join(energy.placeholders)
+    record["assumptions"] = ";".join(assumption_entries(energy, arch))
     return record
+
+
+def area_mm2(arch) -> float | None:
+    """The arch's area in mm^2: ``archsim.total_area_mm2`` (the archsim area model, which scales with
+    the point's PE counts and buffer sizes; its densities are placeholders, see archsim/area.py) where
+    archsim has it and it covers the arch, else the sum of the preset's ``area_um2`` table, else None."""
+    model = getattr(archsim, "total_area_mm2", None)
+    if model is not None:
+        try:
+            return float(model(arch))
+        except (ValueError, KeyError, AttributeError):
+            pass
+    if arch.area_um2:
+        return sum(arch.area_um2.values()) / 1e6
+    return None
+
+
+def assumption_entries(energy, arch) -> list[str]:
+    """The ``energy_pj.<component>.<action>`` entries ``energy`` used whose source is an assumption."""
+    used = []
+    for action in sorted(energy.by_action):
+        component, _, act = action.rpartition(".")
+        if arch.energy_source(component, act).strip().lower().startswith("assumption"):
+            used.append(f"energy_pj.{component}.{act}")
+    return used
 
 
 _EVALUATORS: dict[str, Evaluator] = {}
@@ -80,7 +181,11 @@ def get_evaluator(name: str) -> Evaluator:
     try:
         return _EVALUATORS[name]
     except KeyError:
-        raise ParamError(f"evaluator: unknown evaluator {name!r}; known: {', '.join(sorted(_EVALUATORS))}") from None
+        from .studies import FAILED
+
+        broken = "".join(f"; study {m} failed to import ({e})" for m, e in sorted(FAILED.items()))
+        raise ParamError(f"evaluator: unknown evaluator {name!r}; known: {', '.join(sorted(_EVALUATORS))}"
+                         f"{broken}") from None
 
 
 def evaluator_names() -> list[str]:
@@ -89,4 +194,4 @@ def evaluator_names() -> list[str]:
 
 
 register(Evaluator("einsum", "a registered cascade on a preset with a mapper (workload, arch, mapping)",
-                   NAME_KEYS, classify_key, evaluate_einsum_point))
+                   NAME_KEYS, classify_einsum_key, evaluate_einsum_point))

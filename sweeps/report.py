@@ -1,12 +1,19 @@
-"""Reports: results.csv (+ sweep.json) -> report.md with tables and PNG plots.
+"""Reports: stored results (+ sweep.json) -> report.md and report.html with tables and PNG plots.
 
 The report is rebuilt from the stored results alone (``archsim report DIR``), never from live
-objects, so a report always describes exactly the records on disk. Plots use the first numeric axis
-as x and draw one line per combination of the other axes.
+objects, so a report always describes exactly the records on disk (``results.csv``; for a sweep
+that was killed before writing it, the records in ``results.db``). Sections: a summary (points, failures,
+seeds, fidelity), metrics against the first numeric axis, the Pareto front over latency, energy and
+area (those the records have), per-axis sensitivity plots, the results table (the 50 fastest when
+there are more than 200 points), failed points, study sections (``Evaluator.report_sections``),
+every placeholder and assumption energy entry the points used, and provenance (archsim version, git
+revision, seeds, presets). ``report.html`` is the same content as one self-contained page (plots
+embedded as data URIs, no script, no network; ``sweeps.html``).
 """
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import matplotlib
@@ -16,8 +23,16 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from .evaluators import get_evaluator  # noqa: E402
+from .html import markdown_to_html  # noqa: E402
+from .search import pareto_front  # noqa: E402
+from .store import DB_NAME, export  # noqa: E402
 
 PLOT_METRICS = (("latency_s", "latency (s)"), ("energy_pj", "energy (pJ)"), ("dram_bytes", "DRAM traffic (bytes)"))
+OBJECTIVES = ("latency_s", "energy_pj", "area_mm2")
+LABELS = {"latency_s": "latency (s)", "energy_pj": "energy (pJ)", "area_mm2": "area (mm²)",
+          "dram_bytes": "DRAM traffic (bytes)"}
+MAX_TABLE_ROWS = 200
+MAX_LINES = 12
 
 
 class ReportError(ValueError):
@@ -26,6 +41,8 @@ class ReportError(ValueError):
 
 def load_results(out_dir: Path) -> tuple[pd.DataFrame, dict]:
     path = out_dir / "results.csv"
+    if not path.exists() and (out_dir / DB_NAME).exists():   # a killed sweep: export what finished
+        export(out_dir, "csv")
     if not path.exists():
         raise ReportError(f"{path}: no results (run `archsim sweep SPEC --out {out_dir}` first)")
     frame = pd.read_csv(path, keep_default_na=False, na_values=[""])
@@ -42,78 +59,211 @@ def _axes(frame: pd.DataFrame, meta: dict) -> list[str]:
             if c not in metric_like and frame[c].nunique() > 1]
 
 
+def _safe(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_]+", "_", name).strip("_")
+
+
 def build_report(out_dir: Path) -> Path:
-    """Write ``out_dir/report.md`` and ``out_dir/plots/*.png``; return the report path."""
+    """Write ``out_dir/report.md``, ``out_dir/report.html`` and ``out_dir/plots/*.png``; return the
+    markdown path."""
+    out_dir = Path(out_dir)
     frame, meta = load_results(out_dir)
     axes = _axes(frame, meta)
     ok = frame[frame["status"] == "ok"].copy()
-    plots = _plots(ok, axes, out_dir) if len(ok) else []
+    failed = frame[frame["status"] != "ok"]
     title = meta.get("name", out_dir.name)
     lines = [f"# {title}", ""]
     if meta.get("description"):
         lines += [meta["description"], ""]
-    failed = frame[frame["status"] != "ok"]
+    fidelity = ", ".join(sorted(ok["fidelity"].astype(str).unique())) if len(ok) and "fidelity" in ok else "n/a"
     lines += [f"{len(frame)} points: {len(ok)} ok, {len(failed)} failed. Seed {meta.get('seed', 0)}. "
-              f"Axes: {', '.join(axes) or 'none'}. Fidelity: "
-              f"{', '.join(sorted(ok['fidelity'].unique())) if len(ok) else 'n/a'} "
-              "(event = discrete-event simulation; bound_cycles is the closed-form lower bound).", ""]
-    for name, caption in plots:
+              f"Axes: {', '.join(axes) or 'none'}. Fidelity: {fidelity} "
+              "(event = discrete-event simulation; bound = closed form; bound_cycles is the closed-form "
+              "lower bound).", ""]
+    if meta.get("search"):
+        s = meta["search"]
+        lines += [f"Search: NSGA-II (Optuna), budget {s.get('budget')} points, population "
+                  f"{s.get('population')}, seed {s.get('seed')}, objectives {', '.join(s.get('objectives', []))}.", ""]
+    (out_dir / "plots").mkdir(exist_ok=True)
+    for name, caption in _plots(ok, axes, out_dir) if len(ok) else []:
         lines += [f"![{caption}](plots/{name})", ""]
+    lines += _pareto_section(ok, meta, out_dir)
+    lines += _sensitivity_section(ok, axes, out_dir)
     util = [c for c in frame.columns if c.startswith("util_")]
     columns = axes + ["cycles", "bound_cycles", "latency_s", "energy_pj", "dram_bytes"] + util
     if len(ok):
-        lines += ["## Results", "", _markdown_table(ok[[c for c in columns if c in ok.columns]]), ""]
+        table = ok[[c for c in dict.fromkeys(columns) if c in ok.columns]]
+        lines += ["## Results", ""]
+        if len(table) > MAX_TABLE_ROWS:
+            lines += [f"The 50 lowest-latency of {len(table)} ok points (all of them: results.csv).", ""]
+            table = table.sort_values("latency_s").head(50) if "latency_s" in table else table.head(50)
+        lines += [_markdown_table(table), ""]
     if len(failed):
-        lines += ["## Failed points", "", _markdown_table(failed[axes + ["error"]]), ""]
+        lines += ["## Failed points", "", _markdown_table(failed[axes + ["error"]].head(MAX_TABLE_ROWS)), ""]
     evaluator = get_evaluator(meta.get("evaluator", "einsum"))
     if evaluator.report_sections and len(ok):
         lines += evaluator.report_sections(ok, meta, out_dir)
-    placeholders = sorted({p for cell in ok.get("placeholders", pd.Series(dtype=str)).dropna()
-                           for p in str(cell).split(";") if p})
-    if placeholders:
-        lines += ["## Placeholder numbers used", "",
-                  "These energy or latency entries have no published source yet; results that "
-                  "depend on them are indicative only:", ""]
-        lines += [f"- `{p}`" for p in placeholders] + [""]
+    lines += _energy_entries_section(ok, meta)
+    lines += _provenance_section(meta)
     report = out_dir / "report.md"
     report.write_text("\n".join(lines))
+    (out_dir / "report.html").write_text(markdown_to_html("\n".join(lines), out_dir, title))
     return report
 
 
 def _plots(ok: pd.DataFrame, axes: list[str], out_dir: Path) -> list[tuple[str, str]]:
     numeric = [a for a in axes if pd.api.types.is_numeric_dtype(ok[a])]
-    if not numeric:
+    metrics = [(m, label) for m, label in PLOT_METRICS if m in ok.columns]
+    if not numeric or not metrics:
         return []
     x = numeric[0]
     series = [a for a in axes if a != x]
-    (out_dir / "plots").mkdir(exist_ok=True)
-    fig, panels = plt.subplots(1, len(PLOT_METRICS), figsize=(5 * len(PLOT_METRICS), 4))
-    groups = ok.groupby(series, sort=True) if series else [((), ok)]
+    fig, panels = plt.subplots(1, len(metrics), figsize=(5 * len(metrics), 4), squeeze=False)
+    panels = panels[0]
+    groups = list(ok.groupby(series, sort=True)) if series else [((), ok)]
+    if len(groups) > MAX_LINES:   # too many combinations: the best over the other axes per x
+        groups = [(("best over other axes",), ok.groupby(x, as_index=False)[[m for m, _ in metrics]].min())]
+        series = ["line"]
     for key, group in groups:
         key = key if isinstance(key, tuple) else (key,)
         label = ", ".join(f"{a}={v}" for a, v in zip(series, key)) or "all"
         group = group.sort_values(x)
-        for panel, (metric, _) in zip(panels, PLOT_METRICS):
+        for panel, (metric, _) in zip(panels, metrics):
             panel.plot(group[x], group[metric], marker="o", label=label)
-    for panel, (_, ylabel) in zip(panels, PLOT_METRICS):
+    for panel, (_, ylabel) in zip(panels, metrics):
         panel.set_xlabel(x)
         panel.set_ylabel(ylabel)
-        panel.set_xscale("log", base=2)
+        if (ok[x] > 0).all():
+            panel.set_xscale("log", base=2)
         panel.set_yscale("log")
         panel.grid(True, which="both", alpha=0.3)
     panels[0].legend(fontsize=8)
     fig.tight_layout()
-    name = f"metrics_vs_{x}.png"
+    name = f"metrics_vs_{_safe(x)}.png"
     fig.savefig(out_dir / "plots" / name, dpi=110)
     plt.close(fig)
     return [(name, f"latency, energy and DRAM traffic against {x}")]
+
+
+def _pareto_section(ok: pd.DataFrame, meta: dict, out_dir: Path) -> list[str]:
+    wanted = (meta.get("search") or {}).get("objectives") or list(OBJECTIVES)
+    front, objectives = pareto_front(ok, wanted)
+    if len(objectives) < 2 or front.empty:
+        return []
+    missing = [o for o in wanted if o not in objectives]
+    lines = ["## Pareto front", "",
+             f"{len(front)} of {len(ok)} ok points are Pareto-optimal (no other point is at least as good "
+             f"on every objective and better on one), minimising {', '.join(objectives)}."]
+    if missing:
+        lines[-1] += (f" Not recorded by this evaluator, so not an objective: {', '.join(missing)}"
+                      " (area needs an area_um2 table in the preset).")
+    if "area_mm2" in objectives:
+        lines[-1] += (" area_mm2 is what the evaluator recorded (einsum: archsim's area model, archsim/area.py, "
+                      "whose densities are placeholders, so area comparisons are relative).")
+    pairs = [(a, b) for i, a in enumerate(objectives) for b in objectives[i + 1:]]
+    fig, panels = plt.subplots(1, len(pairs), figsize=(5 * len(pairs), 4), squeeze=False)
+    for panel, (a, b) in zip(panels[0], pairs):
+        panel.scatter(ok[a], ok[b], s=10, alpha=0.4, label="all points")
+        line = front.sort_values(a)
+        panel.plot(line[a], line[b], color="C3", marker="o", label="Pareto front")
+        panel.set_xlabel(LABELS.get(a, a))
+        panel.set_ylabel(LABELS.get(b, b))
+        panel.set_xscale("log")
+        panel.set_yscale("log")
+        panel.grid(True, which="both", alpha=0.3)
+    panels[0][0].legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out_dir / "plots" / "pareto.png", dpi=110)
+    plt.close(fig)
+    params = [c for c in meta.get("axes", []) if c in front.columns]
+    lines += ["", "![Pareto front](plots/pareto.png)", "",
+              _markdown_table(front[["point_id", *params, *objectives]].head(MAX_TABLE_ROWS)), ""]
+    return lines
+
+
+def _sensitivity_section(ok: pd.DataFrame, axes: list[str], out_dir: Path) -> list[str]:
+    metrics = [m for m in OBJECTIVES if m in ok.columns and ok[m].notna().any()]
+    varying = [a for a in axes if a in ok.columns and ok[a].nunique() > 1]
+    if not metrics or not varying:
+        return []
+    lines = ["## Sensitivity", "",
+             "For each axis, every objective against that axis's values over all other parameters: the "
+             "line is the median, the band spans min to max.", ""]
+    for axis in varying:
+        fig, panels = plt.subplots(1, len(metrics), figsize=(4.5 * len(metrics), 3.4), squeeze=False)
+        numeric = pd.api.types.is_numeric_dtype(ok[axis])
+        for panel, metric in zip(panels[0], metrics):
+            if numeric and ok[axis].nunique() > MAX_LINES:
+                panel.scatter(ok[axis], ok[metric], s=6, alpha=0.4)
+            else:
+                stats = ok.groupby(axis, sort=True)[metric].agg(["min", "median", "max"])
+                xs = stats.index if numeric else [str(v) for v in stats.index]
+                panel.plot(xs, stats["median"], marker="o")
+                panel.fill_between(xs, stats["min"], stats["max"], alpha=0.2)
+            if numeric and (ok[axis] > 0).all():
+                panel.set_xscale("log")
+            if (ok[metric] > 0).all():
+                panel.set_yscale("log")
+            panel.set_xlabel(axis)
+            panel.set_ylabel(LABELS.get(metric, metric))
+            panel.grid(True, which="both", alpha=0.3)
+        fig.tight_layout()
+        name = f"sensitivity_{_safe(axis)}.png"
+        fig.savefig(out_dir / "plots" / name, dpi=100)
+        plt.close(fig)
+        lines += [f"![sensitivity to {axis}](plots/{name})", ""]
+    return lines
+
+
+def _used(ok: pd.DataFrame, column: str) -> list[str]:
+    if column not in ok:
+        return []
+    return sorted({p for cell in ok[column].dropna() for p in str(cell).split(";") if p})
+
+
+def _energy_entries_section(ok: pd.DataFrame, meta: dict) -> list[str]:
+    sources = {}
+    for preset in (meta.get("provenance") or {}).get("presets", {}).values():
+        sources.update(preset.get("energy_entries", {}))
+    lines = []
+    placeholders = _used(ok, "placeholders")
+    if placeholders:
+        lines += ["## Placeholder numbers used", "",
+                  "These energy or latency entries have no published source yet; results that "
+                  "depend on them are indicative only:", ""]
+        lines += [f"- `{p}`" + (f": {sources[p]}" if p in sources else "") for p in placeholders] + [""]
+    assumptions = _used(ok, "assumptions")
+    if assumptions:
+        lines += ["## Assumed energy entries used", "",
+                  "These energy entries the points used are assumptions, not measurements:", ""]
+        lines += [f"- `{p}`" + (f": {sources[p]}" if p in sources else "") for p in assumptions] + [""]
+    return lines
+
+
+def _provenance_section(meta: dict) -> list[str]:
+    prov = meta.get("provenance")
+    if not prov:
+        return []
+    lines = ["## Provenance", "",
+             f"- archsim version: {prov.get('archsim_version')}",
+             f"- git revision: {prov.get('git_revision')}",
+             f"- Python: {prov.get('python')}; record schema version {prov.get('schema_version')}",
+             f"- spec: `{meta.get('spec', '')}`; evaluator: {meta.get('evaluator', 'einsum')}",
+             "- seeds: " + ", ".join(f"{k} {v}" for k, v in sorted((prov.get("seeds") or {}).items()))]
+    for name, info in sorted((prov.get("presets") or {}).items()):
+        if "error" in info:
+            lines.append(f"- preset `{name}`: {info['error']}")
+            continue
+        lines.append(f"- preset `{name}` ({info.get('family')}): {info.get('path')}, sha256 {info.get('sha256')}, "
+                     f"{len(info.get('energy_entries', {}))} placeholder/assumption energy entries")
+    return lines + [""]
 
 
 def _markdown_table(frame: pd.DataFrame) -> str:
     def fmt(value) -> str:
         if isinstance(value, float):
             return f"{value:.4g}"
-        return str(value)
+        return str(value).replace("|", "\\|")
 
     header = "| " + " | ".join(frame.columns) + " |"
     rule = "|" + "---|" * len(frame.columns)

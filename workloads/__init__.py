@@ -16,3 +16,11 @@ __all__ = [
     "format_cascade", "make_cascade", "op_counts", "parse_cascade", "random_inputs",
     "shape_parameters",
 ]
+
+# Matrix sources for SpGEMM studies (issue 4).
+from workloads.matrices import (MatrixFileError, make_matrix, powerlaw_graph,  # noqa: E402
+                                read_matrix_market, rmat, uniform)
+
+__all__ += ["MatrixFileError", "make_matrix", "powerlaw_graph", "read_matrix_market", "rmat",
+            "uniform"]
+from workloads.models import MODELS, TransformerModel, get_model, linear_layers  # noqa: E402,F401

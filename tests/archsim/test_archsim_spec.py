@@ -12,7 +12,7 @@ PRESET = PRESET_DIR / "generic_array.yaml"
 
 def test_preset_loads(generic):
     assert "generic_array" in preset_names()
-    assert {"fusemax", "flat", "piuma"}.isdisjoint(preset_names())
+    assert {"fusemax", "flat"} <= set(preset_names())  # fusemax, flat ship with issue 3; piuma with issue 4
     assert generic.family == "spatial"
     assert generic.clock_hz == 1e9
     assert generic.units["pe2d"].lanes == 256 and generic.units["pe1d"].lanes == 16

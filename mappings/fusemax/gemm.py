@@ -1,0 +1,105 @@
+"""Linear layers as GEMMs on the 2D array, with a tiling search.
+
+C[M, N] = A[M, K] x B[K, N], output-stationary on the ``pe2d`` array (rows x cols outputs per pass,
+K streamed). A buffer tile is Mb x Nb outputs with Kb of the contraction per step; the search tries
+every power-of-two multiple of the array size that fits glb with double-buffered A/B tiles and a
+C tile, and keeps the one with the least DRAM traffic (ties: larger tiles, fewer ops). Loop order:
+row blocks (outer, the repeated unit the steady-state estimate extrapolates), column blocks, K steps;
+when Kb = K the A row block stays in glb across the column blocks. Fill/drain is paid once per GEMM
+(consecutive passes stream back to back). Leaves out bias, activations and partial edge tiles
+(shapes are padded up to a tile).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from math import ceil
+
+from ..spec import MappingError
+from .common import WORD_BYTES as W, Builder, fill_drain, op_cycles
+
+
+@dataclass(frozen=True)
+class GemmMapping:
+    mapper: str
+    M: int
+    K: int
+    N: int
+    Mb: int
+    Nb: int
+    Kb: int
+    backing_level: str = "dram"
+
+    @property
+    def row_blocks(self) -> int:
+        return ceil(self.M / self.Mb)
+
+    def describe(self) -> dict[str, str]:
+        return {"tiles": f"Mb={self.Mb},Nb={self.Nb},Kb={self.Kb}", "loop_order": "m,n,k",
+                "spatial": "pe2d=m,n"}
+
+
+def _powers(base: int, limit: int) -> list[int]:
+    out, x = [], base
+    while x <= max(base, limit):
+        out.append(x)
+        x *= 2
+    return out
+
+
+def gemm_traffic(M, K, N, Mb, Nb, Kb) -> int:
+    """DRAM bytes of the loop nest (see the module docstring)."""
+    rb, cb = ceil(M / Mb), ceil(N / Nb)
+    a = M * K if Kb >= K else M * K * cb
+    return (a + K * N * rb + M * N) * W
+
+
+def search_gemm(arch, M: int, K: int, N: int, mapper: str = "fusemax_gemm") -> GemmMapping:
+    rows, cols = arch.units["pe2d"].rows, arch.units["pe2d"].cols
+    cap = arch.levels["glb"].capacity_bytes
+    best = None
+    for Mb in _powers(rows, M):
+        for Nb in _powers(cols, N):
+            for Kb in sorted(set(_powers(64, K)[:-1] + [K])):
+                need = (2 * (Mb * Kb + Kb * Nb) + Mb * Nb) * W
+                if need > cap:
+                    continue
+                key = (gemm_traffic(M, K, N, Mb, Nb, Kb), -Mb * Nb * min(Kb, K), Mb, Nb)
+                if best is None or key < best[0]:
+                    best = (key, GemmMapping(mapper, M, K, N, Mb, Nb, Kb))
+    if best is None:
+        need = (2 * (rows * 64 + 64 * cols) + rows * cols) * W
+        raise MappingError(f"tiles: GEMM tensor C smallest tile needs {need} B in glb but its "
+                           f"capacity is {cap} B")
+    return best[1]
+
+
+def build_gemm(mp: GemmMapping, arch, nb: int, nm: int = 1):
+    """``nb`` row blocks of the GEMM (``nm`` is unused: one inner extent, the full N and K)."""
+    b = Builder("gemm")
+    u = arch.units["pe2d"]
+    Mb, Nb, Kb, K, N = mp.Mb, mp.Nb, mp.Kb, mp.K, mp.N
+    ksteps, cblocks = ceil(K / Kb), ceil(N / Nb)
+    keep_a = Kb >= K
+    lanes = min(u.rows, Mb) * min(u.cols, Nb)
+    fd = fill_drain(arch)
+    hist: list[int] = []
+    prev_mm = None
+    for r in range(nb):
+        a_keep = None
+        if keep_a:
+            a_keep = b.add("ldA", reads={"dram": Mb * K * W}, writes={"glb": Mb * K * W},
+                           deps=(hist[-1] if hist else None,))
+        for c in range(cblocks):
+            for k in range(ksteps):
+                kb = min(Kb, K - k * Kb)
+                a_bytes = 0 if keep_a else Mb * kb * W
+                ld = b.add("ldB" if keep_a else "ldAB", reads={"dram": a_bytes + kb * Nb * W},
+                           writes={"glb": a_bytes + kb * Nb * W},
+                           deps=(a_keep, hist[-2] if len(hist) >= 2 else None))
+                work = {"mac": Mb * Nb * kb}
+                first = r == 0 and c == 0 and k == 0
+                prev_mm = b.add("mm", "pe2d", op_cycles(arch, "pe2d", work, lanes) + (fd if first else 0),
+                                work, reads={"glb": (Mb + Nb) * kb * W}, deps=(ld, prev_mm))
+                hist.append(prev_mm)
+            b.add("stC", reads={"glb": Mb * Nb * W}, writes={"dram": Mb * Nb * W}, deps=(prev_mm,))
+    return b.program()

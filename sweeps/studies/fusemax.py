@@ -1,0 +1,123 @@
+"""The FuseMax study evaluator (``evaluator: fusemax``): attention and end-to-end transformer layers
+in the paper's five configurations, costed by discrete-event simulation with steady-state
+extrapolation (mappings.fusemax).
+
+Point keys: ``model`` (bert, trxl, t5, xlm), ``seq_len``, ``config`` (unfused, flat, cascade,
+architecture, binding), ``scope`` (attention or end_to_end); optional ``batch`` (default 64),
+``queries`` (P, default seq_len: decode uses 1..64), ``pe_side`` (2D array side; the 1D array
+follows), ``arch.<path>`` overrides. ``config`` picks the mapper ``fusemax_<config>`` and the preset
+(``flat`` for unfused/flat/cascade, ``fusemax`` for architecture/binding). End to end = the layer's
+attention followed by its six linear layers (GEMMs, kernels back to back), one encoder layer.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+
+import archsim
+import workloads
+from mappings.fusemax import CASCADE_OF, PRESET_OF, mapper_for, search_gemm, useful_cycles
+from mappings import get_mapper
+
+from ..evaluators import Evaluator, register
+from ..params import ParamError
+from .fusemax_report import report_sections
+
+KEYS = ("model", "seq_len", "config", "scope", "batch", "queries", "pe_side")
+SCOPES = ("attention", "end_to_end")
+
+
+def classify(key: str) -> str:
+    if key in KEYS:
+        return "name"
+    if key.startswith("arch.") and len(key) > 5:
+        return "arch"
+    raise ParamError(f"{key}: unknown parameter of the fusemax evaluator; expected one of "
+                     f"{', '.join(KEYS)} or arch.<preset.path>")
+
+
+def _int(params: dict, key: str, default=None) -> int:
+    value = params.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{key}: expected a positive integer, got {value!r}")
+    return value
+
+
+def _overrides(params: dict) -> tuple:
+    out = {k[5:]: v for k, v in params.items() if k.startswith("arch.")}
+    if "pe_side" in params:
+        side = _int(params, "pe_side")
+        out.update({"units.pe2d.rows": side, "units.pe2d.cols": side, "units.pe1d.cols": side})
+    return tuple(sorted(out.items()))
+
+
+@lru_cache(maxsize=256)
+def _arch(preset: str, overrides: tuple):
+    return archsim.load_arch(preset, dict(overrides))
+
+
+@lru_cache(maxsize=256)
+def _attention(config: str, model: str, L: int, P: int, batch: int, overrides: tuple):
+    m = workloads.get_model(model)
+    arch = _arch(PRESET_OF[config], overrides)
+    shape = dict(M=L, P=P, E=m.E, F=m.F)
+    if CASCADE_OF[config] == "attention_1pass":
+        shape["M0"] = min(arch.units["pe2d"].rows, L)
+    cascade = workloads.build(CASCADE_OF[config], **shape)
+    mapper = mapper_for(config)
+    mapping = mapper.map(cascade, arch, instances=batch * m.H)
+    return mapping, mapper.cost(mapping, arch)
+
+
+@lru_cache(maxsize=256)
+def _gemm(preset: str, overrides: tuple, M: int, K: int, N: int):
+    arch = _arch(preset, overrides)
+    mapper = get_mapper("fusemax_gemm")
+    return mapper.cost(search_gemm(arch, M, K, N), arch)
+
+
+def evaluate(params: dict, seed: int = 0) -> dict:
+    config, scope, model = params["config"], params["scope"], params["model"]
+    mapper_for(config)  # validates config
+    if scope not in SCOPES:
+        raise ValueError(f"scope: expected one of {', '.join(SCOPES)}, got {scope!r}")
+    m = workloads.get_model(model)
+    L = _int(params, "seq_len")
+    P = _int(params, "queries", L)
+    batch = _int(params, "batch", workloads.models.BATCH)
+    overrides = _overrides(params)
+    arch = _arch(PRESET_OF[config], overrides)
+    mapping, est = _attention(config, model, L, P, batch, overrides)
+    attn_cycles = est.cycles
+    if scope == "end_to_end":
+        for _, Mg, K, N in workloads.linear_layers(m, P, batch):
+            est = est.scaled_sum(_gemm(PRESET_OF[config], overrides, Mg, K, N))
+    energy = archsim.energy(_Actions(est.actions), arch)
+    lanes2, lanes1 = arch.units["pe2d"].lanes, arch.units["pe1d"].lanes
+    record = {
+        "mapper": mapping.mapper, "preset": arch.name, **mapping.describe(),
+        "cycles": est.cycles, "attention_cycles": attn_cycles,
+        "latency_s": est.cycles / arch.clock_hz, "energy_pj": energy.total_pj,
+        "util_2d": useful_cycles(arch, "pe2d", est.actions) / (est.cycles * lanes2),
+        "util_1d": useful_cycles(arch, "pe1d", est.actions) / (est.cycles * lanes1),
+        "busy_2d": est.busy_cycles.get("pe2d", 0) / est.cycles,
+        "busy_1d": est.busy_cycles.get("pe1d", 0) / est.cycles,
+        "dram_bytes": est.dram_bytes, "fidelity": est.fidelity, "events": est.events,
+        "ops_simulated": est.ops_simulated, "ops_represented": est.ops_represented,
+        "peak_glb_bytes": est.peak_bytes.get("glb", 0), "area_mm2": archsim.total_area_mm2(arch),
+    }
+    for component, pj in sorted(energy.by_component.items()):
+        record[f"energy_{component}_pj"] = pj
+    record["placeholders"] = ";".join(energy.placeholders)
+    return record
+
+
+class _Actions:
+    """The slice of a SimResult that archsim.energy reads (extrapolated counts are floats)."""
+
+    def __init__(self, actions: dict):
+        self.actions = actions
+
+
+register(Evaluator("fusemax", "FuseMax study: attention / end-to-end layers in five configurations "
+                   "(model, seq_len, config, scope)", ("model", "seq_len", "config", "scope"),
+                   classify, evaluate, report_sections))
