@@ -129,21 +129,34 @@ def report_sections(ok: pd.DataFrame, meta: dict, out_dir: Path) -> list[str]:
               f"(max {(ok['dram_bytes_per_cycle'] / ok['peak_dram_bytes_per_cycle']).max():.3f} "
               "of peak).", ""]
     (out_dir / "plots").mkdir(exist_ok=True)
-    fig, ax = plt.subplots(figsize=(7, 4))
-    for key, g in ok.groupby([c for c in group if c != "scale"] + ["kernel"], sort=True):
-        if "scale" in g.columns and g["scale"].nunique() > 1:
-            g = g.sort_values("scale")
-            ax.plot(g["scale"], g["cycles"], marker="o", label=", ".join(map(str, key)))
-    ax.set_yscale("log")
-    ax.set_xlabel("R-MAT scale")
-    ax.set_ylabel("cycles")
-    ax.grid(True, alpha=0.3)
-    ax.legend(fontsize=5, ncol=2)
-    fig.tight_layout()
-    fig.savefig(out_dir / "plots" / "smash_cycles.png", dpi=110)
-    plt.close(fig)
+    _plot_cycles(ok, out_dir / "plots" / "smash_cycles.png")
     lines += ["![cycles by kernel and scale](plots/smash_cycles.png)", ""]
     return lines
+
+
+def _plot_cycles(ok: pd.DataFrame, path: Path) -> None:
+    """Cycles against R-MAT scale, one panel per work distribution, one line per kernel (8-byte
+    DRAM granularity when the sweep has both; the 64-byte variant is in the tables)."""
+    if "line_bytes" in ok.columns and ok["line_bytes"].nunique() > 1:
+        ok = ok[ok["line_bytes"] == ok["line_bytes"].min()]
+    panels = sorted(ok["distribution"].unique()) if "distribution" in ok.columns else [None]
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.8), sharey=True, squeeze=False)
+    kernels = sorted(ok["kernel"].unique())
+    colours = dict(zip(kernels, plt.rcParams["axes.prop_cycle"].by_key()["color"]))
+    for ax, panel in zip(axes[0], panels):
+        sub = ok if panel is None else ok[ok["distribution"] == panel]
+        for kernel in kernels:
+            g = sub[sub["kernel"] == kernel].groupby("scale")["cycles"].mean()
+            ax.plot(g.index, g.values, marker="o", color=colours[kernel], label=kernel)
+        ax.set_yscale("log")
+        ax.set_xlabel("R-MAT scale")
+        ax.set_title(f"distribution: {panel}" if panel else "cycles")
+        ax.grid(True, which="both", alpha=0.3)
+    axes[0][0].set_ylabel("cycles")
+    axes[0][-1].legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
 
 
 register(Evaluator("smash", "SpGEMM kernels on PIUMA presets (matrix, kernel, arch)",
