@@ -16,7 +16,7 @@ __all__ = [
     "SpecError", "ProgramError", "MissingEnergyError",
 ]
 
-# PIUMA family (issue 4): thread-level simpy model, see archsim/piuma/.
+# PIUMA family: thread-level simpy model, see archsim/piuma/.
 from .piuma import Batch, PiumaProgram, PiumaResult, Stage, simulate_piuma  # noqa: E402
 
 __all__ += ["Batch", "PiumaProgram", "PiumaResult", "Stage", "simulate_piuma"]

@@ -17,7 +17,7 @@ __all__ = [
     "shape_parameters",
 ]
 
-# Matrix sources for SpGEMM studies (issue 4).
+# Matrix sources for SpGEMM studies.
 from workloads.matrices import (MatrixFileError, make_matrix, powerlaw_graph,  # noqa: E402
                                 read_matrix_market, rmat, uniform)
 

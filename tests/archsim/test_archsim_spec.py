@@ -12,7 +12,7 @@ PRESET = PRESET_DIR / "generic_array.yaml"
 
 def test_preset_loads(generic):
     assert "generic_array" in preset_names()
-    assert {"fusemax", "flat"} <= set(preset_names())  # fusemax, flat ship with issue 3; piuma with issue 4
+    assert {"fusemax", "flat"} <= set(preset_names())
     assert generic.family == "spatial"
     assert generic.clock_hz == 1e9
     assert generic.units["pe2d"].lanes == 256 and generic.units["pe1d"].lanes == 16
@@ -169,3 +169,10 @@ def test_yaml_syntax_error(tmp_path):
 def test_spec_error_is_value_error():
     assert issubclass(SpecError, ValueError)
     assert archsim.SpecError is SpecError
+
+
+@pytest.mark.parametrize("name", preset_names())
+def test_every_shipped_preset_loads_with_a_source_for_every_number(name):
+    arch = load_arch(name)
+    assert arch.sources and all(src.strip() for src in arch.sources.values())
+    assert set(arch.placeholders) <= {p for p, src in arch.sources.items() if src.startswith("placeholder")}
