@@ -64,7 +64,7 @@ def local_cluster(jobs: int):
     from distributed import LocalCluster
 
     return LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True, host="127.0.0.1",
-                        dashboard_address="127.0.0.1:0")
+                        dashboard_address="127.0.0.1:0", silence_logs=logging.WARNING)
 
 
 def run_dask(tasks, seed: int, evaluator: str, jobs: int, scheduler: str | None, client=None
