@@ -116,6 +116,18 @@ def attention_1pass_tiled(Q, K, V, M0: int, P0: int) -> np.ndarray:
     return AV
 
 
+def _pass1_qk_and_max(Qt, K, M0: int, M1: int) -> tuple[np.ndarray, np.ndarray]:
+    """Pass 1 of the 3-pass cascades for one query tile: QK[m, p] chunk by chunk (the whole
+    M-fiber buffered, O(M) per query) and the running global max GM[p]."""
+    QK = np.empty((M0 * M1, Qt.shape[1]))
+    GM = np.full(Qt.shape[1], -np.inf)
+    for m1 in range(M1):
+        sl = slice(m1 * M0, (m1 + 1) * M0)
+        QK[sl] = np.einsum("ep,em->mp", Qt, K[:, sl])
+        GM = np.maximum(GM, QK[sl].max(axis=0))
+    return QK, GM
+
+
 def attention_3pass_tiled(Q, K, V, M0: int, P0: int) -> np.ndarray:
     """Cascade 4 (3-pass softmax), each pass walking the M fiber in M0 chunks.
 
@@ -131,13 +143,8 @@ def attention_3pass_tiled(Q, K, V, M0: int, P0: int) -> np.ndarray:
     AV = np.empty((F, P), dtype=np.float64)
     for p_lo in range(0, P, P0):
         Qt = Q[:, p_lo:p_lo + P0]
-        QK = np.empty((M, P0))                              # buffered fiber
+        QK, GM = _pass1_qk_and_max(Qt, K, M0, M1)          # buffered fiber, global max
         SN = np.empty((M, P0))
-        GM = np.full(P0, -np.inf)
-        for m1 in range(M1):                                # pass 1: QK, GM
-            sl = slice(m1 * M0, (m1 + 1) * M0)
-            QK[sl] = np.einsum("ep,em->mp", Qt, K[:, sl])
-            GM = np.maximum(GM, QK[sl].max(axis=0))
         SD = np.zeros(P0)
         for m1 in range(M1):                                # pass 2: SN, SD
             sl = slice(m1 * M0, (m1 + 1) * M0)
@@ -167,12 +174,7 @@ def attention_3pass_deferred_tiled(Q, K, V, M0: int, P0: int) -> np.ndarray:
     AV = np.empty((F, P), dtype=np.float64)
     for p_lo in range(0, P, P0):
         Qt = Q[:, p_lo:p_lo + P0]
-        QK = np.empty((M, P0))
-        GM = np.full(P0, -np.inf)
-        for m1 in range(M1):                                # pass 1: QK, GM
-            sl = slice(m1 * M0, (m1 + 1) * M0)
-            QK[sl] = np.einsum("ep,em->mp", Qt, K[:, sl])
-            GM = np.maximum(GM, QK[sl].max(axis=0))
+        QK, GM = _pass1_qk_and_max(Qt, K, M0, M1)
         SD = np.zeros(P0)
         SNV = np.zeros((F, P0))
         for m1 in range(M1):                                # pass 2: SN, SD, SNV
