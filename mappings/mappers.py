@@ -139,6 +139,7 @@ def _shrink_to_fit(cascade, arch, build, tiles, iterative) -> Mapping:
     preferred = [r for r in _output_ranks(cascade) if r not in iterative]
     partitioned = {r for whole, parts in cascade.partitions.items() for r in (whole, *parts)}
     others = sorted(r for r in sizes if r not in preferred and r not in iterative and r not in partitioned)
+    fit_error = None   # the last capacity error: the real reason if shrinking breaks legality
     while True:
         mapping = build(tiles)
         try:
@@ -146,7 +147,10 @@ def _shrink_to_fit(cascade, arch, build, tiles, iterative) -> Mapping:
             return mapping
         except MappingError as err:
             if not str(err).startswith("tiles:"):
+                if fit_error is not None:
+                    raise fit_error from None
                 raise
+            fit_error = err
             for pool in (preferred, others):
                 extents = {r: min(tiles.get(r, sizes[r]), sizes[r]) for r in pool}
                 shrinkable = [r for r in pool if extents[r] > 1]

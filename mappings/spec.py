@@ -127,6 +127,9 @@ def check_mapping(cascade, arch, mapping: Mapping) -> None:
             raise MappingError(f"tiles.{rank}: unknown rank; cascade {cascade.name} has ranks {sorted(ranks)}")
         if not isinstance(extent, int) or extent < 1:
             raise MappingError(f"tiles.{rank}: tile extent must be a positive integer, got {extent!r}")
+        if extent > cascade.rank_sizes[rank]:
+            raise MappingError(f"tiles.{rank}: tile extent {extent} exceeds the rank's size "
+                               f"{cascade.rank_sizes[rank]}")
     for rank in mapping.loop_order:
         if rank not in mapping.tiles:
             raise MappingError(f"loop_order: rank {rank!r} is not tiled; tiled ranks are {sorted(mapping.tiles)}")

@@ -28,7 +28,6 @@ _TOKEN = re.compile(r"\s*(?:(?P<num>\d+\.?\d*(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?
                     r"|(?P<id>[A-Za-z_][A-Za-z0-9_@]*)|(?P<op>>=|[\[\](){},=+\-*/:]))")
 _BINOP_SYM = {"mul": "x", "add": "+", "sub": "-", "div": "/"}
 _PREC = {"add": 1, "sub": 1, "mul": 2, "div": 2, "+": 1, "-": 1, "*": 2}
-_KEYWORDS = ("cascade", "shape", "ranks", "partition", "input", "sparse", "stop")
 
 
 def _tokenize(text: str, lineno: int) -> list[str]:

@@ -10,7 +10,6 @@ a sparse tensor densifies it. Leaves out: nested iterative ranks, sparse outputs
 """
 from __future__ import annotations
 
-import string
 from typing import Mapping
 
 import networkx as nx

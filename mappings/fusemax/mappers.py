@@ -10,7 +10,6 @@ and spills the rest. Every choice is checked against the register files and glb 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from math import ceil
 
 from ..registry import register
 from ..spec import MappingError
@@ -128,6 +127,3 @@ def mapper_for(config: str) -> AttentionMapper:
     except KeyError:
         raise MappingError(f"config: unknown configuration {config!r}; known: {', '.join(MAPPERS)}") from None
 
-
-def ceil_div(a: int, b: int) -> int:
-    return ceil(a / b)

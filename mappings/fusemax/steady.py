@@ -5,8 +5,8 @@ A program built by ``build(nb, nm)`` repeats ``nb`` outer units (query blocks, G
 constant cost per outer unit and each extra outer unit a constant cost, so every additive metric
 (cycles, busy cycles, action counts, DRAM bytes, events) is bilinear in (nb, nm):
 x = a + b nb + c nm + d nb nm. We simulate the four corners (nb in {b1, b2}, nm in {w1, w2}) with the
-(b1, b2 = 2, 3: the first block has no predecessor to overlap with, so it is not yet steady)
-discrete-event engine and evaluate the bilinear form at the full size. Steady-state detection: the
+discrete-event engine (b1, b2 = 2, 3: the first block has no predecessor to overlap with, so it is
+not yet steady) and evaluate the bilinear form at the full size. Steady-state detection: the
 inner slope is measured on two consecutive window pairs (w0->w1, w1->w2); if they differ by more than
 ``SLOPE_TOL`` the windows double (up to the full size). When the whole program has at most
 ``FULL_OPS`` ops it is simulated in full instead. Assumes periodic, data-independent programs (dense

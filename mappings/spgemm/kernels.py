@@ -23,12 +23,19 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from archsim.piuma import PiumaProgram, Stage
+from archsim.piuma import Stage
 
 from ..spec import MappingError
 from .common import COSTS as C
 from .common import ELEM_BYTES, PP_BYTES, PTR_BYTES, batch, moved, owners, rows_expand
 from .hashing import knuth_insert_probes, make_windows, probe_layout
+
+# assumption: the inner-product kernel keeps B (CSC) resident only if it fits half the SPAD; the
+# other half stages rows of A and the output.
+B_SPAD_SHARE = 0.5
+# assumption: hash tables (SMASH) and dense accumulators (rowwise_dense) may use 3/4 of the SPAD;
+# the rest holds window metadata, work queues and staging buffers.
+TABLE_FRACTION = 0.75
 
 __all__ = ["build_inner", "build_outer", "build_rowwise_dense", "build_smash"]
 
@@ -79,7 +86,7 @@ def _ptr_loads(n, ptr_in_cache):
     return {"cache_loads" if ptr_in_cache else "dram_loads": 2 * n}
 
 
-def build_rowwise_dense(A, B, arch, T, distribution, table_fraction=0.75, **_):
+def build_rowwise_dense(A, B, arch, T, distribution, table_fraction=TABLE_FRACTION, **_):
     line, blen, a_len, f, c, b_moved, pic = _basics(A, B, arch)
     N = B.shape[1]
     in_spad = T * N * (8 + 1) <= arch.levels["spad"].capacity_bytes * table_fraction
@@ -107,7 +114,7 @@ def build_inner(A, B, arch, T, distribution, **_):
     b_bytes = int(moved(col_len[col_len > 0] * ELEM_BYTES, line).sum()
                   + moved((B.shape[1] + 1) * PTR_BYTES, line))
     b_in_spad = Bc.nnz * ELEM_BYTES + (B.shape[1] + 1) * PTR_BYTES \
-        <= arch.levels["spad"].capacity_bytes // 2
+        <= arch.levels["spad"].capacity_bytes * B_SPAD_SHARE
     steps = n_ne * a_len + Bc.nnz
     cols = {"instrs": steps * C["merge_step"] + f * C["mul"] + c * C["out_entry"],
             "spad_reads": steps, "spad_writes": c,
@@ -118,7 +125,7 @@ def build_inner(A, B, arch, T, distribution, **_):
     stages = []
     if b_in_spad:   # each core DMAs B once into its SPAD
         load = {"instrs": [1], "dma_bursts": [n_ne], "dram_read_bytes": [b_bytes],
-                "spad_writes": [-(-b_bytes // 8)]}
+                "spad_writes": [-(-b_bytes // arch.levels["spad"].access_bytes)]}
         stages.append(Stage("load_B", per_core=tuple((batch(load, np.zeros(1, np.int64)),)
                                                      for _ in range(arch.piuma.cores))))
     stages.append(_stage("inner", cols, cols["instrs"] * (a_len > 0), arch.piuma.cores, T,
@@ -147,7 +154,7 @@ def build_outer(A, B, arch, T, distribution, **_):
 
 
 def build_smash(A, B, arch, T, distribution, version=1, item_flops=512, load_factor=0.5,
-                table_fraction=0.75, **_):
+                table_fraction=TABLE_FRACTION, **_):
     p = arch.piuma
     cores = p.cores
     line, blen, a_len, f, c, _, pic = _basics(A, B, arch)

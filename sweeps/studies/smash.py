@@ -4,7 +4,7 @@ Point keys: ``matrix`` (rmat | uniform | powerlaw | path.mtx), ``scale``, ``edge
 ``seed`` (matrix seed), ``kernel`` (a mapper of mappings/spgemm), ``arch`` (piuma, piuma8),
 ``distribution`` (static | flop_balanced | dynamic), ``threads`` (per core),
 ``dram_line_bytes`` (shorthand for arch.piuma.dram_line_bytes), any ``arch.<path>`` override and
-``map.item_flops`` / ``map.load_factor`` / ``map.table_fraction``. Records carry the issue's
+``map.item_flops`` / ``map.load_factor`` / ``map.table_fraction``. Records carry the study's
 columns (cycles, latency_s, energy_pj, dram_bytes, spad_probes_per_insert, ipc, load_imbalance)
 plus the Knuth expectation, bandwidth achieved and peak, events and counters.
 """

@@ -1,10 +1,9 @@
 """Same spec and seed: byte-identical records whatever the executor (inline, process pool, a real
 Dask LocalCluster on loopback), for a grid sweep with a failing point and for an NSGA-II search."""
+import distributed  # a hard dependency: a broken install must fail here, not skip
 import pytest
 
 from sweeps.cli import main
-
-distributed = pytest.importorskip("distributed")
 
 GRID = """
 name: ex

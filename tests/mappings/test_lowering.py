@@ -93,3 +93,9 @@ def test_binding_to_a_unit_without_the_operator_is_rejected(arch):
     mapping = get_mapper("fused").map(cascade, arch, binding={"AV": "pe2d"})
     with pytest.raises(MappingError, match="binding.AV: unit pe2d has no 'div'"):
         lower(cascade, mapping, arch)
+
+
+def test_tile_larger_than_its_rank_is_rejected(arch):
+    cascade = workloads.build("attention_1pass", **SHAPE)
+    with pytest.raises(MappingError, match=r"tiles.p: tile extent 100000 exceeds the rank's size 256"):
+        get_mapper("fused").map(cascade, arch, tiles={"p": 100000, "m1": 1})
