@@ -39,6 +39,10 @@ class Evaluator:
     classify: Callable[[str], str]
     evaluate: Callable[[dict, int], dict]
     report_sections: Callable | None = None
+    # is_workload_key(key) says whether a parameter changes *what is computed* (a workload, its
+    # shape, a matrix); points that differ in such a key are not alternatives to each other, so
+    # reports compute Pareto fronts within groups of equal workload keys.
+    is_workload_key: Callable[[str], bool] = lambda key: False
 
 
 FIDELITIES = ("event", "bound")
@@ -194,4 +198,5 @@ def evaluator_names() -> list[str]:
 
 
 register(Evaluator("einsum", "a registered cascade on a preset with a mapper (workload, arch, mapping)",
-                   NAME_KEYS, classify_einsum_key, evaluate_einsum_point))
+                   NAME_KEYS, classify_einsum_key, evaluate_einsum_point,
+                   is_workload_key=lambda key: key == "workload" or classify_einsum_key(key) == "shape"))

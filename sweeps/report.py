@@ -147,25 +147,37 @@ def _plots(ok: pd.DataFrame, axes: list[str], out_dir: Path) -> list[tuple[str, 
 
 def _pareto_section(ok: pd.DataFrame, meta: dict, out_dir: Path) -> list[str]:
     wanted = (meta.get("search") or {}).get("objectives") or list(OBJECTIVES)
-    front, objectives = pareto_front(ok, wanted)
+    evaluator = get_evaluator(meta.get("evaluator", "einsum"))
+    # a search defines its own front over everything it varied; a grid compares like with like
+    groups = [] if meta.get("search") else [
+        a for a in meta.get("axes", []) if a in ok.columns and evaluator.is_workload_key(a)
+        and ok[a].nunique() > 1]
+    parts = [pareto_front(g, wanted) for _, g in ok.groupby(groups, sort=True)] if groups \
+        else [pareto_front(ok, wanted)]
+    objectives = parts[0][1] if parts else []
+    front = pd.concat([f for f, _ in parts]) if parts else ok.iloc[0:0]
     if len(objectives) < 2 or front.empty:
         return []
     missing = [o for o in wanted if o not in objectives]
+    scope = (f" within each group of equal {', '.join(groups)} (points computing different "
+             "workloads are not alternatives to each other)") if groups else ""
     lines = ["## Pareto front", "",
-             f"{len(front)} of {len(ok)} ok points are Pareto-optimal (no other point is at least as good "
-             f"on every objective and better on one), minimising {', '.join(objectives)}."]
+             f"{len(front)} of {len(ok)} ok points are Pareto-optimal{scope} (no other point is at "
+             f"least as good on every objective and better on one), minimising {', '.join(objectives)}."]
     if missing:
         lines[-1] += (f" Not recorded by this evaluator, so not an objective: {', '.join(missing)}"
                       " (area needs an area_um2 table in the preset).")
     if "area_mm2" in objectives:
-        lines[-1] += (" area_mm2 is what the evaluator recorded (einsum: archsim's area model, archsim/area.py, "
+        lines[-1] += (" area_mm2 comes from archsim's area model (archsim/area.py), "
                       "whose densities are placeholders, so area comparisons are relative).")
     pairs = [(a, b) for i, a in enumerate(objectives) for b in objectives[i + 1:]]
     fig, panels = plt.subplots(1, len(pairs), figsize=(5 * len(pairs), 4), squeeze=False)
     for panel, (a, b) in zip(panels[0], pairs):
         panel.scatter(ok[a], ok[b], s=10, alpha=0.4, label="all points")
-        line = front.sort_values(a)
-        panel.plot(line[a], line[b], color="C3", marker="o", label="Pareto front")
+        for i, (part, _) in enumerate(parts):
+            line = part.sort_values(a)
+            panel.plot(line[a], line[b], color="C3", marker="o", markersize=3, linewidth=1,
+                       label="Pareto front" if i == 0 else None)
         panel.set_xlabel(LABELS.get(a, a))
         panel.set_ylabel(LABELS.get(b, b))
         panel.set_xscale("log")

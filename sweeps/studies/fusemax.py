@@ -120,4 +120,5 @@ class _Actions:
 
 register(Evaluator("fusemax", "FuseMax study: attention / end-to-end layers in five configurations "
                    "(model, seq_len, config, scope)", ("model", "seq_len", "config", "scope"),
-                   classify, evaluate, report_sections))
+                   classify, evaluate, report_sections,
+                   is_workload_key=lambda key: key in ("model", "seq_len", "scope", "queries")))

@@ -160,4 +160,5 @@ def _plot_cycles(ok: pd.DataFrame, path: Path) -> None:
 
 
 register(Evaluator("smash", "SpGEMM kernels on PIUMA presets (matrix, kernel, arch)",
-                   ("matrix", "kernel", "arch"), classify, evaluate, report_sections))
+                   ("matrix", "kernel", "arch"), classify, evaluate, report_sections,
+                   is_workload_key=lambda key: key in ("matrix", "scale", "edge_factor", "seed")))

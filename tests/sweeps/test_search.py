@@ -53,3 +53,16 @@ def test_search_respects_budget_and_reports_the_front(tmp_path, capsys):
     # --budget overrides; the dry run describes the space
     assert main(["sweep", str(spec), "--dry-run", "--budget", "5"]) == 0
     assert "budget 5 points" in capsys.readouterr().out
+
+
+def test_grid_report_fronts_compare_only_points_of_the_same_workload(tmp_path, capsys):
+    spec = tmp_path / "g.yaml"
+    spec.write_text("name: g\nfixed: {workload: attention_1pass, arch: generic_array, E: 16, F: 16, "
+                    "M0: 32, fidelity: bound}\naxes: {M: [64, 128], mapping: [unfused, fused]}\n"
+                    "derived: {P: M}\n")
+    out = tmp_path / "out"
+    assert main(["sweep", str(spec), "--out", str(out)]) == 0
+    frame = pd.read_csv(out / "results.csv")
+    fronts = [pareto_front(g, ["latency_s", "energy_pj", "area_mm2"])[0] for _, g in frame.groupby("M")]
+    report = (out / "report.md").read_text()
+    assert f"{sum(len(f) for f in fronts)} of 4 ok points are Pareto-optimal within each group of equal M" in report
