@@ -4,7 +4,8 @@ Area = PEs x per-PE area + buffer bytes x SRAM area per byte (45 nm, to match th
 Assumes area scales linearly with PE count and buffer capacity (no wiring/NoC growth, no periphery
 amortisation, no I/O or DRAM PHY). Per-PE and per-byte densities below are placeholders: fusemax.md
 gives no area numbers, so iso-area and Pareto statements are *relative* (same densities on both
-sides), not absolute mm^2 claims. A PE with an exp unit (FLAT's 1D array) is priced higher. The
+sides), not absolute mm^2 claims. A PE with a dedicated exp unit (FLAT's 1D array,
+``dedicated_units_per_pe``) is priced higher. The
 presets' ``area_um2`` tables are these formulas evaluated at their default sizes (a test checks it).
 """
 from __future__ import annotations
@@ -32,8 +33,7 @@ def area_um2(arch) -> dict[str, float]:
             per_pe = _d("pe2d_um2_per_pe")
         elif unit.kind == "pe_array_1d":
             per_pe = _d("pe1d_um2_per_pe")
-            if unit.cycles_per_op.get("exp", 99) == 1:
-                per_pe += _d("exp_unit_um2_per_pe")
+            per_pe += _d("exp_unit_um2_per_pe") * unit.dedicated_units_per_pe.get("exp", 0)
         else:
             raise ValueError(f"units.{name}: area model covers PE arrays only, got kind {unit.kind!r}")
         out[name] = per_pe * unit.lanes * unit.count

@@ -45,22 +45,47 @@ class ComputeUnit(_Frozen):
     """A compute unit: ``count`` identical instances of a ``rows`` x ``cols`` array of lanes.
 
     ``cycles_per_op`` maps an operator (``mac``, ``add``, ``exp``, ...) to the cycles one lane needs
-    for one element; mappers use it to derive an op's ``compute_cycles``. ``threads_per_instance``
-    (multithreaded pipelines) is informational for mappers; the engine does not model threads.
+    for one element; mappers use it to derive an op's ``compute_cycles``.
+    ``dedicated_units_per_pe`` maps an operator to the separate functional units each lane has for
+    it (FLAT's dedicated exp unit): they run pipelined beside the lane's ALU, so that operator
+    overlaps the others (see ``cycles_for``).
+    ``threads_per_instance`` (multithreaded pipelines) is informational for mappers; the engine does
+    not model threads.
     """
 
     kind: Literal["pe_array_2d", "pe_array_1d", "simd", "scalar", "pipeline", "dma"]
     rows: PosInt
     cols: PosInt
     cycles_per_op: dict[str, PosInt]
+    dedicated_units_per_pe: dict[str, PosInt] = {}
     count: PosInt = 1
     register_file_bytes_per_pe: Optional[PosInt] = None
     threads_per_instance: Optional[PosInt] = None
+
+    @model_validator(mode="after")
+    def _dedicated_ops_exist(self) -> "ComputeUnit":
+        unknown = [op for op in self.dedicated_units_per_pe if op not in self.cycles_per_op]
+        if unknown:
+            raise ValueError(f"dedicated_units_per_pe.{unknown[0]}: not in cycles_per_op")
+        return self
 
     @property
     def lanes(self) -> int:
         """Lanes per instance: rows * cols."""
         return self.rows * self.cols
+
+    def cycles_for(self, work: dict[str, int], lanes: int) -> int:
+        """Cycles to run ``work`` (operator -> element count) spread over ``lanes`` lanes (capped
+        by the unit's size): the ALU runs its operators back to back, ceil(sum count x cycles /
+        lanes); an operator with dedicated units runs beside it, ceil(count x cycles / (lanes x
+        units)); the op takes the longest of these. ``KeyError`` for an operator the unit lacks."""
+        lanes = max(1, min(lanes, self.lanes))
+        dedicated = self.dedicated_units_per_pe
+        serial = sum(n * self.cycles_per_op[op] for op, n in work.items() if n and op not in dedicated)
+        parts = [-(-serial // lanes)]
+        parts += [-(-(n * self.cycles_per_op[op]) // (lanes * dedicated[op])) for op, n in work.items()
+                  if n and op in dedicated]
+        return max(parts)
 
 
 class StorageLevel(_Frozen):

@@ -13,7 +13,8 @@ iterates; each step of that nest is one tile. Per step:
   loop ranks are about to change, or the group ends); revisiting a stored partial tile (reduction
   loop outside an output loop) reloads it first.
 
-Compute cycles per op: ceil(sum_op count x cycles_per_op / lanes) plus, on a 2D PE array, a fill
+Compute cycles per op: ``ComputeUnit.cycles_for`` (ceil(sum_op count x cycles_per_op / lanes), with
+operators with dedicated units overlapping the rest) plus, on a 2D PE array, a fill
 and drain of rows_used + cols_used cycles (``assumption``: systolic skew, one cycle per PE hop).
 Dependencies: producer tiles, the einsum's own previous tile (in-order execution per einsum), and
 for data crossing groups the final store of that tensor (a kernel boundary). Leaves out: register
@@ -199,7 +200,7 @@ def _compute_fields(mapping, arch, einsum, local, tiles, level_of) -> dict:
                 f"binding.{einsum.name}: unit {unit_name} has no '{op}' operation "
                 f"(it supports {sorted(unit.cycles_per_op)})")
     lanes = spatial_lanes(arch, mapping, unit_name, einsum, local)
-    cycles = ceil(sum(n * unit.cycles_per_op[op] for op, n in work.items()) / lanes) if work else 0
+    cycles = unit.cycles_for(work, lanes)
     if work and unit.kind == "pe_array_2d":
         used = [min(d, local[r]) for d, r in zip(unit_dims(unit), mapping.spatial.get(unit_name, ()))
                 if r in einsum.iteration_ranks]

@@ -2,8 +2,9 @@
 and the capacity checks that reject a mapping before simulation.
 
 Assumes 2-byte values, a 2D unit ``pe2d``, a 1D unit ``pe1d``, an on-chip level ``glb`` and ``dram``.
-Cycle cost of an op on a unit: each operator kind runs on ``lanes`` PEs in parallel, so
-``ceil(count / lanes) * cycles_per_op[kind]`` summed over kinds (kinds run back to back on a PE).
+Cycle cost of an op on a unit: the operators run on ``lanes`` PEs in parallel, back to back on a
+PE (``ceil(sum count x cycles_per_op / lanes)``), except operators with dedicated units in each PE
+(FLAT's exp unit), which overlap the rest.
 Fill/drain of the 2D array is ``rows`` cycles (fusemax.md: "fill and drain of a 256-wide array take
 about 256 cycles"), charged where the mapping starts the array from empty.
 """
@@ -72,17 +73,19 @@ class Builder:
 
 
 def op_cycles(arch, unit: str, work: dict[str, int], lanes: int) -> int:
-    """Cycles ``unit`` needs for ``work`` spread over ``lanes`` PEs (capped by the unit's size)."""
-    u = arch.units[unit]
-    lanes = max(1, min(lanes, u.lanes))
-    return sum(ceil(n / lanes) * u.cycles_per_op[k] for k, n in work.items() if n)
+    """Cycles ``unit`` needs for ``work`` spread over ``lanes`` PEs (capped by the unit's size);
+    operators with dedicated units (FLAT's exp unit) overlap the rest (``ComputeUnit.cycles_for``)."""
+    return arch.units[unit].cycles_for(work, lanes)
 
 
 def useful_cycles(arch, unit: str, actions: dict[str, float]) -> float:
-    """Lane-cycles of useful work on ``unit`` (count x cycles_per_op, summed), for utilisation."""
-    cpo = arch.units[unit].cycles_per_op
+    """Lane-cycles of useful work on ``unit``'s ALUs (count x cycles_per_op, summed), for
+    utilisation; operators with dedicated units (FLAT's exp unit) run beside the ALU and are not
+    ALU time."""
+    u = arch.units[unit]
     prefix = unit + "."
-    return sum(n * cpo[k[len(prefix):]] for k, n in actions.items() if k.startswith(prefix))
+    return sum(n * u.cycles_per_op[k[len(prefix):]] for k, n in actions.items()
+               if k.startswith(prefix) and k[len(prefix):] not in u.dedicated_units_per_pe)
 
 
 def fill_drain(arch) -> int:

@@ -174,3 +174,21 @@ def test_every_shipped_preset_loads_with_a_source_for_every_number(name):
     arch = load_arch(name)
     assert arch.sources and all(src.strip() for src in arch.sources.values())
     assert set(arch.placeholders) <= {p for p, src in arch.sources.items() if src.startswith("placeholder")}
+
+
+def test_dedicated_units_overlap_the_alu():
+    flat = load_arch("flat").units["pe1d"]
+    fusemax = load_arch("fusemax").units["pe1d"]
+    softmax = {"max": 512, "sub": 512, "exp": 512, "add": 512, "div": 512}
+    assert flat.cycles_for(softmax, 256) == 4 * 2           # exp beside the ALU's 4 operators
+    assert fusemax.cycles_for(softmax, 256) == (4 + 7) * 2  # exp on the MAC datapath: serial
+    assert flat.cycles_for({"exp": 512}, 256) == 2          # the exp unit alone
+    assert flat.cycles_for({"add": 10}, 10_000) == 1        # lanes capped by the array
+
+
+def test_dedicated_unit_for_an_unknown_operator_is_rejected(tmp_path):
+    raw = yaml.safe_load(PRESET.read_text())
+    raw["units"]["pe1d"]["dedicated_units_per_pe"] = {"sqrt": {"value": 1, "source": "assumption: test"}}
+    p = tmp_path / "bad.yaml"
+    p.write_text(yaml.safe_dump(raw))
+    assert _err(p).startswith(f"{p}: units.pe1d: dedicated_units_per_pe.sqrt: not in cycles_per_op")
