@@ -10,6 +10,7 @@ import argparse
 import json
 import logging
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -30,6 +31,7 @@ from .spec import expand, expand_all, load_spec  # noqa: F401
 from .store import export
 
 SHIPPED_SWEEPS = Path(__file__).parent
+_ERROR_CLASS = re.compile(r"^[A-Za-z]+Error: ")  # records keep the class; the error line need not
 
 
 def shipped_sweeps() -> list[str]:
@@ -105,16 +107,7 @@ def _run_matrix(args) -> int:
         if not sep:
             raise ValueError(f"--set {item}: expected key=value")
         params[key] = parse_cli_value(value)
-    record = run_point(params, seed=args.seed, evaluator="smash")
-    if args.json:
-        print(json.dumps(record, indent=2, default=str))
-    else:
-        for key, value in record.items():
-            print(f"{key:28} {value:.6g}" if isinstance(value, float) else f"{key:28} {value}")
-    if record["status"] != "ok":
-        print(f"error: {record['error']}", file=sys.stderr)
-        return 2
-    return 0
+    return _print_run(run_point(params, seed=args.seed, evaluator="smash"), args.json)
 
 
 def cmd_run(args) -> int:
@@ -127,13 +120,17 @@ def cmd_run(args) -> int:
             raise ValueError(f"--set {item}: expected key=value")
         classify_key(key)
         params[key] = parse_cli_value(value)
-    record = run_point(params, seed=args.seed)
-    if args.json:
+    return _print_run(run_point(params, seed=args.seed), args.json)
+
+
+def _print_run(record: dict, as_json: bool) -> int:
+    """Print a run's record (JSON always; the table only on success) and its error line; exit code."""
+    if as_json:
         print(json.dumps(record, indent=2, default=str))
     if record["status"] != "ok":
-        print(f"error: {record['error']}", file=sys.stderr)
+        print(f"error: {_ERROR_CLASS.sub('', record['error'], count=1)}", file=sys.stderr)
         return 2
-    if not args.json:
+    if not as_json:
         for key, value in record.items():
             print(f"{key:28} {value:.6g}" if isinstance(value, float) else f"{key:28} {value}")
     return 0
