@@ -5,6 +5,8 @@
 from the cascade) and runs the tiled executor with exactly that tiling, so a mapping's loop nest
 is proven to compute softmax(QK)V before its cost is believed. ``reference:<cascade>`` runs the
 generic Einsum interpreter (``workloads.evaluate``) against the same plain numpy formula.
+``mapped:gemm/fusemax_gemm`` runs the GEMM executor with the buffer tiles (Mb, Nb, Kb) that the
+FuseMax GEMM mapper's search chose on a shrunken array and buffer, edge tiles included.
 """
 from __future__ import annotations
 
@@ -13,8 +15,10 @@ import numpy as np
 import archsim
 import workloads
 
+from ..fusemax.gemm import search_gemm
 from ..registry import get_mapper
 from .attention import attention_1pass_tiled, attention_reference
+from .gemm import gemm_reference, gemm_tiled
 from .registry import Check, CheckResult, compare_dense
 
 SHAPE = {"M": 128, "P": 64, "E": 16, "F": 12}
@@ -54,12 +58,31 @@ def reference_check(cascade_name: str, seed: int) -> Check:
     return run
 
 
+GEMM_ARCH = {"units.pe2d.rows": 4, "units.pe2d.cols": 4, "levels.glb.capacity_bytes": 4096}
+
+
+def mapped_gemm_check(M: int, K: int, N: int, seed: int) -> Check:
+    name = f"mapped:gemm/fusemax_gemm[M={M},K={K},N={N}]"
+
+    def run() -> CheckResult:
+        arch = archsim.load_arch("fusemax", GEMM_ARCH)
+        mp = search_gemm(arch, M, K, N)
+        pe2d = arch.units["pe2d"]
+        rng = np.random.default_rng(seed)
+        A, B = rng.standard_normal((M, K)), rng.standard_normal((K, N))
+        got = gemm_tiled(A, B, mp.Mb, mp.Nb, mp.Kb, pe2d.rows, pe2d.cols)
+        return compare_dense(name, got, gemm_reference(A, B))
+    return run
+
+
 def checks() -> dict[str, Check]:
     checks: dict[str, Check] = {}
     for i, (mapper, overrides) in enumerate((
             ("fused", {}), ("unfused", {}), ("fused", {"levels.glb.capacity_bytes": 16384}))):
         check = mapped_check(mapper, overrides, seed=500 + i)
         checks[check().name] = check
+    for i, (M, K, N) in enumerate(((48, 200, 36), (30, 70, 20))):
+        checks[f"mapped:gemm/fusemax_gemm[M={M},K={K},N={N}]"] = mapped_gemm_check(M, K, N, seed=550 + i)
     for i, cascade_name in enumerate(ATTENTION_CASCADES):
         checks[f"reference:{cascade_name}"] = reference_check(cascade_name, seed=600 + i)
     return checks
