@@ -20,6 +20,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from .evaluators import get_evaluator  # noqa: E402
@@ -97,9 +98,9 @@ def build_report(out_dir: Path) -> Path:
         if len(table) > MAX_TABLE_ROWS:
             lines += [f"The 50 lowest-latency of {len(table)} ok points (all of them: results.csv).", ""]
             table = table.sort_values("latency_s").head(50) if "latency_s" in table else table.head(50)
-        lines += [_markdown_table(table), ""]
+        lines += [markdown_table(table), ""]
     if len(failed):
-        lines += ["## Failed points", "", _markdown_table(failed[axes + ["error"]].head(MAX_TABLE_ROWS)), ""]
+        lines += ["## Failed points", "", markdown_table(failed[axes + ["error"]].head(MAX_TABLE_ROWS)), ""]
     evaluator = get_evaluator(meta.get("evaluator", "einsum"))
     if evaluator.report_sections and len(ok):
         lines += evaluator.report_sections(ok, meta, out_dir)
@@ -189,7 +190,7 @@ def _pareto_section(ok: pd.DataFrame, meta: dict, out_dir: Path) -> list[str]:
     plt.close(fig)
     params = [c for c in meta.get("axes", []) if c in front.columns]
     lines += ["", "![Pareto front](plots/pareto.png)", "",
-              _markdown_table(front[["point_id", *params, *objectives]].head(MAX_TABLE_ROWS)), ""]
+              markdown_table(front[["point_id", *params, *objectives]].head(MAX_TABLE_ROWS)), ""]
     return lines
 
 
@@ -271,13 +272,14 @@ def _provenance_section(meta: dict) -> list[str]:
     return lines + [""]
 
 
-def _markdown_table(frame: pd.DataFrame) -> str:
+def markdown_table(frame: pd.DataFrame) -> str:
+    """A markdown table of ``frame``: floats to 4 significant digits, pipes escaped."""
     def fmt(value) -> str:
-        if isinstance(value, float):
+        if isinstance(value, (float, np.floating)):
             return f"{value:.4g}"
         return str(value).replace("|", "\\|")
 
-    header = "| " + " | ".join(frame.columns) + " |"
+    header = "| " + " | ".join(map(str, frame.columns)) + " |"
     rule = "|" + "---|" * len(frame.columns)
     rows = ["| " + " | ".join(fmt(v) for v in row) + " |" for row in frame.itertuples(index=False)]
     return "\n".join([header, rule, *rows])

@@ -26,6 +26,7 @@ from mappings import get_mapper  # noqa: E402
 
 from ..evaluators import Evaluator, register  # noqa: E402
 from ..params import ParamError  # noqa: E402
+from ..report import markdown_table  # noqa: E402
 
 KEYS = ("matrix", "scale", "edge_factor", "seed", "kernel", "arch", "distribution", "threads",
         "dram_line_bytes")
@@ -86,22 +87,13 @@ def evaluate(params: dict, seed: int = 0) -> dict:
     }
 
 
-def _table(frame: pd.DataFrame) -> str:
-    def fmt(v):
-        return f"{v:.4g}" if isinstance(v, float) else str(v)
-    head = "| " + " | ".join(map(str, frame.columns)) + " |"
-    rule = "|" + "---|" * len(frame.columns)
-    return "\n".join([head, rule] + ["| " + " | ".join(fmt(v) for v in r) + " |"
-                                     for r in frame.itertuples(index=False)])
-
-
 def report_sections(ok: pd.DataFrame, meta: dict, out_dir: Path) -> list[str]:
     ok = ok.copy()
     group = [c for c in ("matrix", "scale", "edge_factor", "arch", "line_bytes", "distribution",
                          "threads_per_core") if c in ok.columns]
     lines = ["## SpGEMM kernels on PIUMA", ""]
     cyc = ok.pivot_table(index=group, columns="kernel", values="cycles", aggfunc="first")
-    lines += ["### Cycles", "", _table(cyc.reset_index()), ""]
+    lines += ["### Cycles", "", markdown_table(cyc.reset_index()), ""]
     speed = []
     for base in BASELINES:
         if base not in cyc.columns:
@@ -112,18 +104,18 @@ def report_sections(ok: pd.DataFrame, meta: dict, out_dir: Path) -> list[str]:
                 speed.append(s)
     if speed:
         sp_frame = pd.concat(speed, axis=1).reset_index()
-        lines += ["### Speedups (baseline cycles / kernel cycles)", "", _table(sp_frame), ""]
+        lines += ["### Speedups (baseline cycles / kernel cycles)", "", markdown_table(sp_frame), ""]
     for metric, title in (("dram_bytes", "DRAM traffic (bytes)"), ("ipc", "IPC per MTP"),
                           ("load_imbalance", "Load imbalance (max / mean thread busy time)")):
         t = ok.pivot_table(index=group, columns="kernel", values=metric, aggfunc="first")
-        lines += [f"### {title}", "", _table(t.reset_index()), ""]
+        lines += [f"### {title}", "", markdown_table(t.reset_index()), ""]
     sm = ok[ok["kernel"].str.startswith("smash")]
     if len(sm):
         cols = group + ["kernel", "spad_probes_per_insert", "knuth_probes_per_insert",
                         "probes_per_update", "windows"]
         sm = sm.assign(probe_error=sm["spad_probes_per_insert"] / sm["knuth_probes_per_insert"] - 1)
         lines += ["### Hash probes per insert vs Knuth (linear probing at each window's load)", "",
-                  _table(sm[cols + ["probe_error"]]), ""]
+                  markdown_table(sm[cols + ["probe_error"]]), ""]
     over = ok[ok["dram_bytes_per_cycle"] > ok["peak_dram_bytes_per_cycle"] * (1 + 1e-9)]
     lines += [f"Achieved DRAM bandwidth above peak in {len(over)} of {len(ok)} points "
               f"(max {(ok['dram_bytes_per_cycle'] / ok['peak_dram_bytes_per_cycle']).max():.3f} "
