@@ -230,7 +230,8 @@ def cmd_report(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="archsim", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="archsim", description="Simulate accelerators running Einsum cascades and explore their design spaces.")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("list", help="registered cascades, presets, mappers, sweeps and checks")
