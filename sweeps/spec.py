@@ -44,7 +44,7 @@ from typing import Any, Union
 
 import numpy as np
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, NonNegativeInt, PositiveInt, ValidationError, field_validator
 
 from .evaluators import get_evaluator
 from .expr import Expr, ExprError
@@ -65,30 +65,16 @@ class _Model(BaseModel):
 
 
 class SampleSpec(_Model):
-    count: int = 0
+    count: NonNegativeInt = 0
     seed: int = 0
     params: dict[str, dict[str, list[Scalar]]]
 
-    @field_validator("count")
-    @classmethod
-    def _count(cls, count: int) -> int:
-        if count < 0:
-            raise ValueError("expected a non-negative count")
-        return count
-
 
 class SearchSpec(_Model):
-    budget: int
+    budget: PositiveInt
     objectives: list[str] = ["latency_s", "energy_pj", "area_mm2"]
-    population: int = 16
+    population: PositiveInt = 16
     seed: int = 0
-
-    @field_validator("budget", "population")
-    @classmethod
-    def _positive(cls, value: int) -> int:
-        if value < 1:
-            raise ValueError("expected a positive integer")
-        return value
 
 
 class SweepSpec(_Model):
