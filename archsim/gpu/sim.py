@@ -2,13 +2,13 @@
 
 Model (numbers from the preset's ``gpu:`` section, units and levels; docs/gpu.md):
 
-* Stream. The host enqueues kernel i at ``i x launch_overhead_s``; kernel i starts when it is
-  enqueued and kernel i-1 has finished, and pays ``kernel_overhead_s`` (grid launch and drain)
-  before its CTAs run. The program runs ``PASSES`` = 3 times back to back, as the reference
-  protocol does (warm-up iterations, then a measured loop): L2 state and the host queue carry
-  over, and the record describes the last pass (its time = end of pass 3 - end of pass 2, its
-  actions, its DRAM traffic), which is the steady-state period of the loop: host-bound when
-  launches dominate, GPU-bound otherwise.
+* Stream. The program is timed as the reference protocol measures it: a loop of back-to-back
+  iterations after warm-up. The host enqueues one kernel every ``launch_overhead_s``; the GPU runs
+  the kernels one after another, each paying ``kernel_overhead_s`` (grid launch and drain) plus
+  its CTA phase. In the loop's steady state an iteration of n kernels therefore takes
+  max(n x launch_overhead, sum over kernels of (kernel_overhead + CTA phase)): host-bound when
+  launches dominate, GPU-bound otherwise. The L2 state is carried through ``PASSES`` = 3
+  iterations and the record describes the last one (its time, actions and DRAM traffic).
 * CTAs. A kernel's CTAs are dispatched in index order to SM slots as slots free up (breadth-first
   over SMs at start: CTA i of the first wave goes to SM i mod SMs), up to the occupancy limit per
   SM (archsim/gpu/occupancy.py), so waves and tails emerge. Each CTA runs its prologue load, its
@@ -220,7 +220,7 @@ def simulate_gpu(program, arch, seed: int = 0) -> SimResult:
     overhead = gpu.kernel_overhead_s * clock
     traffic = _traffic(program, arch)
     cache: dict = {}
-    end, pass_end, issued = 0.0, [], 0
+    gpu_cycles = 0.0
     busy: dict[str, float] = {}
     actions: dict[str, float] = {}
     dram = {"read": 0.0, "write": 0.0}
@@ -233,10 +233,8 @@ def simulate_gpu(program, arch, seed: int = 0) -> SimResult:
             if key not in cache:
                 cache[key] = kernel_cycles(k, arch, fr, fw)
             cycles, k_busy, k_events, k_sim, k_extra = cache[key]
-            start = max(end, issued * host)
-            issued += 1
-            end = start + overhead + cycles
             if p == PASSES - 1:
+                gpu_cycles += overhead + cycles
                 for x, b in k_busy.items():
                     busy[x] = busy.get(x, 0.0) + b
                 for a, n in _actions(k, arch, d_read, d_write).items():
@@ -246,8 +244,7 @@ def simulate_gpu(program, arch, seed: int = 0) -> SimResult:
                 events += k_events
                 simulated += k_sim
                 extrapolated += k_extra
-        pass_end.append(end)
-    cycles = pass_end[-1] - pass_end[-2]
+    cycles = max(len(program.kernels) * host, gpu_cycles)
     servers = {u: gpu.sms for u in _UNITS if u in arch.units}
     servers.update(l2=1, dram=1, smem=gpu.sms)
     l2_bytes = sum(k.load_bytes + k.store_bytes_total for k in program.kernels)
@@ -264,13 +261,13 @@ def simulate_gpu(program, arch, seed: int = 0) -> SimResult:
 def bound_gpu(program, arch) -> SimResult:
     """A lower bound per kernel: max(compute at the pipes' peak, L2 bytes / L2 bandwidth, DRAM
     bytes / sustained DRAM bandwidth) plus the kernel overhead, on the stream with the host's
-    launch rate; same protocol (``PASSES`` back-to-back passes, the last one reported) and actions as :func:`simulate_gpu`."""
+    launch rate; same loop protocol as :func:`simulate_gpu` and actions as :func:`simulate_gpu`."""
     gpu = _params(arch)
     clock = arch.clock_hz
     traffic = _traffic(program, arch)
     l2_bw = arch.levels["l2"].bandwidth_bytes_per_cycle
     dram_bw = arch.levels["dram"].bandwidth_bytes_per_cycle * gpu.dram_efficiency
-    end, pass_end, issued = 0.0, [], 0
+    gpu_cycles = 0.0
     actions: dict[str, float] = {}
     dram_total = 0.0
     for p in range(PASSES):
@@ -284,15 +281,12 @@ def bound_gpu(program, arch) -> SimResult:
                     compute = max(compute, lane_cycles / (u.lanes * gpu.sms))
             body = max(compute, (k.load_bytes + k.store_bytes_total) / l2_bw,
                        (d_read + d_write) / dram_bw)
-            start = max(end, issued * gpu.launch_overhead_s * clock)
-            issued += 1
-            end = start + gpu.kernel_overhead_s * clock + body
             if p == PASSES - 1:
+                gpu_cycles += gpu.kernel_overhead_s * clock + body
                 for a, n in _actions(k, arch, d_read, d_write).items():
                     actions[a] = actions.get(a, 0.0) + n
                 dram_total += d_read + d_write
-        pass_end.append(end)
-    cycles = pass_end[-1] - pass_end[-2]
+    cycles = max(len(program.kernels) * gpu.launch_overhead_s * clock, gpu_cycles)
     return SimResult(program=program.name, arch=arch.name, family=arch.family, cycles=cycles,
                      seconds=cycles / clock, busy_cycles={},
                      servers={u: gpu.sms for u in _UNITS if u in arch.units},

@@ -152,3 +152,28 @@ def test_deterministic():
     a, _ = run(arch, "gemm", "gpu_gemm", M=1000, K=3000, N=700)
     b, _ = run(arch, "gemm", "gpu_gemm", M=1000, K=3000, N=700)
     assert a == b
+
+
+def test_closed_form_bound_never_exceeds_the_simulation():
+    from archsim.families import get_family as family
+    arch = archsim.load_arch("a100_80gb")
+    for workload, mapper, options, shape in (
+            ("gemm", "gpu_gemm", {}, dict(M=3000, K=1000, N=2000)),
+            ("copy", "gpu_copy", {}, dict(M=65536, N=1024)),
+            ("attention_3pass", "gpu_attention_unfused", {"instances": 4}, dict(M=1024, P=1024, E=64, F=64))):
+        cascade = workloads.build(workload, **shape)
+        program = lower(cascade, map_cascade(mapper, cascade, arch, **options), arch)
+        assert family("gpu").bound(program, arch).cycles <= family("gpu").simulate(program, arch).cycles
+
+
+def test_gpu_micro_study_records_and_report(tmp_path):
+    from sweeps.evaluators import get_evaluator
+    ev = get_evaluator("gpu_micro")
+    rec = ev.evaluate({"arch": "h100_sxm5", "case": "gemm/2048"})
+    assert rec["bench"] == "gemm" and rec["M"] == 2048 and rec["tflops"] > 0 and rec["energy_j"] > 0
+    rec = ev.evaluate({"arch": "h100_sxm5", "case": "copy/1048576"})
+    assert rec["bandwidth_gbps"] == pytest.approx(2 * 1048576 / rec["latency_s"] / 1e9)
+    with pytest.raises(ValueError, match="case"):
+        ev.evaluate({"arch": "h100_sxm5", "case": "conv/3"})
+    with pytest.raises(ValueError, match="arch"):
+        ev.evaluate({"arch": "fusemax", "case": "gemm/256"})

@@ -1,0 +1,161 @@
+"""The GPU microbenchmark study (``evaluator: gpu_micro``): the reference protocol's workloads on GPU
+presets (docs/reference/gpu.md: copy, GEMM, attention unfused and fused).
+
+Point keys: ``arch`` (a GPU preset), ``case`` (``copy/<bytes>``, ``gemm/<n>`` for M = N = K = n,
+``gemm_skinny/<m>`` for M = m, N = K = 8192, ``attention_unfused/<N>``, ``attention_fused/<N>``
+with B = 1, H = 16, D = 64), optional ``precision`` (fp16) and ``arch.<path>`` overrides. Records:
+archsim.record.result_metrics plus bench, variant, bytes, M, N, K, seq_len, energy_j,
+peak_bytes (above the inputs), tflops and bandwidth_gbps (copy: read + write bytes per second).
+Not yet modelled here: group_conv, spgemm and video_block on GPUs (see docs/gpu.md).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+
+import archsim  # noqa: E402
+import workloads  # noqa: E402
+from archsim.families import get_family  # noqa: E402
+from archsim.record import result_metrics  # noqa: E402
+from mappings import lower, map_cascade  # noqa: E402
+
+from ..evaluators import Evaluator, register  # noqa: E402
+from ..params import ParamError  # noqa: E402
+from ..report import markdown_table  # noqa: E402
+
+KEYS = ("arch", "case", "precision")
+HEADS, HEAD_DIM, SKINNY_NK = 16, 64, 8192
+
+
+def classify(key: str) -> str:
+    if key in KEYS:
+        return "name"
+    if key.startswith("arch.") and len(key) > 5:
+        return "arch"
+    raise ParamError(f"{key}: unknown parameter of the gpu_micro evaluator; expected one of "
+                     f"{', '.join(KEYS)} or arch.<preset.path>")
+
+
+def _case(case: str) -> tuple[str, int]:
+    bench, _, size = str(case).partition("/")
+    if bench not in ("copy", "gemm", "gemm_skinny", "attention_unfused", "attention_fused") or not size.isdigit():
+        raise ValueError(f"case: expected copy|gemm|gemm_skinny|attention_unfused|attention_fused/<int>, "
+                         f"got {case!r}")
+    return bench, int(size)
+
+
+def _workload(bench: str, size: int, elem: int):
+    """(cascade, mapper, options, columns) of one case."""
+    if bench == "copy":
+        if size % (2 * elem * 1024):
+            raise ValueError(f"case: copy size must be a multiple of {2 * elem * 1024} bytes, got {size}")
+        return (workloads.build("copy", M=size // elem // 1024, N=1024), "gpu_copy", {},
+                {"bench": "copy", "variant": "copy", "bytes": size})
+    if bench in ("gemm", "gemm_skinny"):
+        M, N, K = (size, size, size) if bench == "gemm" else (size, SKINNY_NK, SKINNY_NK)
+        return (workloads.build("gemm", M=M, K=K, N=N), "gpu_gemm", {},
+                {"bench": "gemm", "variant": "square" if bench == "gemm" else "skinny", "M": M, "N": N, "K": K})
+    variant = bench.split("_")[1]
+    shape = dict(M=size, P=size, E=HEAD_DIM, F=HEAD_DIM)
+    cascade = (workloads.build("attention_3pass", **shape) if variant == "unfused"
+               else workloads.build("attention_1pass", **shape, M0=min(64, size)))
+    return (cascade, f"gpu_attention_{variant}", {"instances": HEADS},
+            {"bench": "attention", "variant": variant, "seq_len": size})
+
+
+def evaluate(params: dict, seed: int = 0) -> dict:
+    for key in params:
+        classify(key)
+    overrides = {k[5:]: v for k, v in params.items() if k.startswith("arch.")}
+    arch = archsim.load_arch(str(params["arch"]), overrides)
+    if arch.family != "gpu":
+        raise ValueError(f"arch: {arch.name} is a {arch.family} preset; gpu_micro needs a GPU preset")
+    bench, size = _case(params["case"])
+    precision = str(params.get("precision", "fp16"))
+    elem = archsim.gpu.PRECISIONS.get(precision, 2)
+    cascade, mapper, options, columns = _workload(bench, size, elem)
+    mapping = map_cascade(mapper, cascade, arch, precision=precision, **options)
+    result = get_family("gpu").simulate(lower(cascade, mapping, arch), arch, seed)
+    record = {**columns, **mapping.describe()}
+    record.update(result_metrics(result, arch, archsim.energy(result, arch)))
+    seconds = record["latency_s"]
+    record.update(energy_j=record["energy_pj"] * 1e-12, peak_bytes=result.peak_bytes.get("dram", 0))
+    if bench.startswith("gemm"):
+        record["tflops"] = 2 * columns["M"] * columns["N"] * columns["K"] / seconds / 1e12
+    elif bench.startswith("attention"):
+        record["tflops"] = 4 * HEADS * size * size * HEAD_DIM / seconds / 1e12
+    else:
+        record["bandwidth_gbps"] = 2 * size / seconds / 1e9
+    return record
+
+
+def _save(fig, out_dir: Path, name: str) -> str:
+    (out_dir / "plots").mkdir(exist_ok=True)
+    fig.tight_layout()
+    fig.savefig(out_dir / "plots" / name, dpi=100)
+    plt.close(fig)
+    return name
+
+
+def report_sections(ok: pd.DataFrame, meta: dict, out_dir: Path) -> list[str]:
+    lines = ["## GPU microbenchmarks (docs/reference/gpu.md protocol)", ""]
+    copy = ok[ok["bench"] == "copy"]
+    if len(copy):
+        fig, ax = plt.subplots(figsize=(6, 4))
+        for arch, g in copy.groupby("arch"):
+            g = g.sort_values("bytes")
+            line, = ax.plot(2 * g["bytes"] / 2 ** 20, g["bandwidth_gbps"], marker="o", label=arch)
+            peak = archsim.load_arch(arch).levels["dram"].bandwidth_bytes_per_cycle * archsim.load_arch(arch).clock_hz
+            ax.axhline(peak / 1e9, color=line.get_color(), ls=":", lw=1)
+        ax.set_xscale("log", base=2)
+        ax.set_yscale("log")
+        ax.set_xlabel("working set: source + destination (MiB)")
+        ax.set_ylabel("copy bandwidth, read + write (GB/s)")
+        ax.set_title("Copy bandwidth by working set (dotted: DRAM peak)")
+        ax.legend(fontsize=7)
+        lines += [f"![copy bandwidth](plots/{_save(fig, out_dir, 'copy_bandwidth.png')})", ""]
+    gemm = ok[(ok["bench"] == "gemm") & (ok["variant"] == "square")]
+    if len(gemm):
+        fig, ax = plt.subplots(figsize=(6, 4))
+        for arch, g in gemm.groupby("arch"):
+            g = g.sort_values("M")
+            a = archsim.load_arch(arch)
+            line, = ax.plot(g["M"], g["tflops"], marker="o", label=arch)
+            ax.axhline(2 * a.units["mma"].lanes * a.units["mma"].count * a.clock_hz / 1e12,
+                       color=line.get_color(), ls=":", lw=1)
+        ax.set_xscale("log", base=2)
+        ax.set_xlabel("M = N = K")
+        ax.set_ylabel("fp16 GEMM throughput (TFLOP/s)")
+        ax.set_title("GEMM against the dense tensor peak (dotted)")
+        ax.legend(fontsize=7)
+        lines += [f"![gemm](plots/{_save(fig, out_dir, 'gemm_tflops.png')})", ""]
+    att = ok[ok["bench"] == "attention"]
+    if len(att):
+        fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+        for (arch, variant), g in att.groupby(["arch", "variant"]):
+            g = g.sort_values("seq_len")
+            axes[0].plot(g["seq_len"], g["latency_s"] * 1e3, marker="o", label=f"{arch} {variant}")
+            axes[1].plot(g["seq_len"], g["peak_bytes"] / 2 ** 20, marker="o", label=f"{arch} {variant}")
+        for ax, label in zip(axes, ("time (ms)", "peak memory above inputs (MiB)")):
+            ax.set_xscale("log", base=2)
+            ax.set_yscale("log")
+            ax.set_xlabel("sequence length N (B = 1, H = 16, D = 64)")
+            ax.set_ylabel(label)
+            ax.legend(fontsize=6)
+        axes[0].set_title("Attention time")
+        axes[1].set_title("Attention peak memory")
+        lines += [f"![attention](plots/{_save(fig, out_dir, 'attention.png')})", ""]
+    cols = [c for c in ("arch", "bench", "variant", "bytes", "M", "N", "K", "seq_len", "latency_s",
+                        "energy_j", "peak_bytes", "tflops", "bandwidth_gbps", "tiles") if c in ok.columns]
+    lines += ["### All points", "", markdown_table(ok[cols]), ""]
+    return lines
+
+
+register(Evaluator("gpu_micro", "GPU microbenchmarks: copy, GEMM, attention on GPU presets (arch, case)",
+                   ("arch", "case"), classify, evaluate, report_sections,
+                   is_workload_key=lambda key: key == "case"))
