@@ -229,6 +229,25 @@ def cmd_report(args) -> int:
     return 0
 
 
+def cmd_compare(args) -> int:
+    from .compare import compare, plot
+
+    shape, options = {}, {}
+    for item in args.set or []:
+        key, _, value = item.partition("=")
+        if not key or not value.lstrip("-").isdigit():
+            raise ValueError(f"--set {item}: expected KEY=INTEGER")
+        (shape if key.isupper() else options)[key] = int(value)
+    frame = compare(args.workload, [a for a in args.arch.split(",") if a], shape, options)
+    print(frame.to_string(index=False))
+    if args.out:
+        out = _mkdir(Path(args.out))
+        frame.to_csv(out / "compare.csv", index=False)
+        plot(frame, out / "compare.png", f"{args.workload} " + " ".join(f"{k}={v}" for k, v in shape.items()))
+        print(f"table: {out / 'compare.csv'}; plot: {out / 'compare.png'}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="archsim", description="Simulate accelerators running Einsum cascades and explore their design spaces.")
@@ -257,6 +276,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_run)
+    p = sub.add_parser("compare", help="one workload on several machine families: latency, energy, utilisation")
+    p.add_argument("workload", help="gemm, copy, attention_1pass or attention_3pass")
+    p.add_argument("--arch", required=True, help="comma-separated presets, e.g. fusemax,h100_sxm5,piuma8")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE",
+                   help="shape (M=4096) or option (instances=16: batch x heads for attention)")
+    p.add_argument("--out", help="directory for compare.csv and compare.png")
+    p.set_defaults(func=cmd_compare)
     p = sub.add_parser("sweep", help="run a sweep spec and write results.csv, report.md and report.html")
     p.add_argument("spec", help="a YAML file or the name of a shipped sweep")
     p.add_argument("--out", help="output directory (results.db, results.csv, sweep.json, reports)")
