@@ -53,6 +53,21 @@ def classify_key(key: str) -> str:
         "parameter (M, P, E), arch.<preset.path> or map.<option>")
 
 
+def study_classifier(study: str, keys: tuple[str, ...], map_keys: tuple[str, ...] = ()):
+    """``classify`` of a study evaluator: its ``keys`` are names, ``arch.<path>`` overrides are
+    arch keys, ``map_keys`` are mapper options; anything else is a ParamError naming the study."""
+    def classify(key: str) -> str:
+        if key in keys:
+            return "name"
+        if key.startswith("arch.") and len(key) > 5:
+            return "arch"
+        if key in map_keys:
+            return "map"
+        raise ParamError(f"{key}: unknown parameter of the {study} evaluator; expected one of "
+                         f"{', '.join(keys + map_keys)} or arch.<preset.path>")
+    return classify
+
+
 def parse_cli_value(text: str):
     """Parse a ``--set`` value with YAML scalars (``64`` -> int, ``1e9`` -> float, ``a,b`` -> str)."""
     try:

@@ -272,6 +272,15 @@ def _provenance_section(meta: dict) -> list[str]:
     return lines + [""]
 
 
+def save_plot(fig, out_dir: Path, name: str) -> str:
+    """Save ``fig`` as ``out_dir/plots/name`` (tight layout, 100 dpi), close it, return ``name``."""
+    (out_dir / "plots").mkdir(exist_ok=True)
+    fig.tight_layout()
+    fig.savefig(out_dir / "plots" / name, dpi=100)
+    plt.close(fig)
+    return name
+
+
 def markdown_table(frame: pd.DataFrame) -> str:
     """A markdown table of ``frame``: floats to 4 significant digits, pipes escaped."""
     def fmt(value) -> str:

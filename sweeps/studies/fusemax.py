@@ -20,20 +20,14 @@ from mappings import get_mapper
 from mappings.fusemax import CASCADE_OF, PRESET_OF, mapper_for, search_gemm
 
 from ..evaluators import Evaluator, register
-from ..params import ParamError
+from ..params import study_classifier
 from .fusemax_report import report_sections
 
 KEYS = ("model", "seq_len", "config", "scope", "batch", "queries", "pe_side")
 SCOPES = ("attention", "end_to_end")
 
 
-def classify(key: str) -> str:
-    if key in KEYS:
-        return "name"
-    if key.startswith("arch.") and len(key) > 5:
-        return "arch"
-    raise ParamError(f"{key}: unknown parameter of the fusemax evaluator; expected one of "
-                     f"{', '.join(KEYS)} or arch.<preset.path>")
+classify = study_classifier("fusemax", KEYS)
 
 
 def _int(params: dict, key: str, default=None) -> int:

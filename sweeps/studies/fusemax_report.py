@@ -13,7 +13,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from ..report import markdown_table  # noqa: E402
+from ..report import markdown_table, save_plot  # noqa: E402
 
 CONFIGS = ("unfused", "flat", "cascade", "architecture", "binding")
 # fusemax.md headline targets: (metric, baseline, scope) -> (target, tolerance, relative?)
@@ -50,14 +50,6 @@ def _bars(ax, table: pd.DataFrame, prefix: str, title: str, ylabel: str) -> None
     ax.grid(True, axis="y", alpha=0.3)
 
 
-def _save(fig, out_dir: Path, name: str) -> str:
-    (out_dir / "plots").mkdir(exist_ok=True)
-    fig.tight_layout()
-    fig.savefig(out_dir / "plots" / name, dpi=100)
-    plt.close(fig)
-    return name
-
-
 def _paper_sections(frame: pd.DataFrame, out_dir: Path) -> list[str]:
     lines = ["## FuseMax study (paper Figs. 6, 8-11)", ""]
     att = frame[frame["scope"] == "attention"]
@@ -73,7 +65,7 @@ def _paper_sections(frame: pd.DataFrame, out_dir: Path) -> list[str]:
             ax.set_title(f"{unit} (E = 64 models, attention)")
             ax.set_ylim(0, 1.05)
             ax.legend(fontsize=7)
-        lines += [f"![Fig. 6](plots/{_save(fig, out_dir, 'fig6_utilisation.png')})", ""]
+        lines += [f"![Fig. 6](plots/{save_plot(fig, out_dir, 'fig6_utilisation.png')})", ""]
         tab = att.pivot_table(index=["model", "seq_len"], columns="config", values=["util_pe2d", "util_pe1d"])
         tab.columns = [f"{a}:{b}" for a, b in tab.columns]
         lines += ["Utilisation (useful PE-cycles / (PEs x simulated cycles)), attention:", "",
@@ -85,10 +77,10 @@ def _paper_sections(frame: pd.DataFrame, out_dir: Path) -> list[str]:
         fig, ax = plt.subplots(figsize=(14, 4))
         _bars(ax, table, "speedup", f"Fig. {figs[0]}: speedup over Unfused ({scope})", "speedup")
         ax.set_yscale("log")
-        lines += [f"![Fig. {figs[0]}](plots/{_save(fig, out_dir, f'fig{figs[0]}_speedup_{scope}.png')})", ""]
+        lines += [f"![Fig. {figs[0]}](plots/{save_plot(fig, out_dir, f'fig{figs[0]}_speedup_{scope}.png')})", ""]
         fig, ax = plt.subplots(figsize=(14, 4))
         _bars(ax, table, "energy", f"Fig. {figs[1]}: energy relative to Unfused ({scope})", "energy / Unfused")
-        lines += [f"![Fig. {figs[1]}](plots/{_save(fig, out_dir, f'fig{figs[1]}_energy_{scope}.png')})", ""]
+        lines += [f"![Fig. {figs[1]}](plots/{save_plot(fig, out_dir, f'fig{figs[1]}_energy_{scope}.png')})", ""]
     lines += _means(frame)
     lines += _energy_breakdown(frame)
     return lines
@@ -149,7 +141,7 @@ def _pareto(frame: pd.DataFrame, out_dir: Path) -> list[str]:
     ax.set_xlabel("area (mm^2, placeholder densities)")
     ax.set_ylabel("latency (s)")
     ax.legend(fontsize=7)
-    name = _save(fig, out_dir, "pareto_latency_area.png")
+    name = save_plot(fig, out_dir, "pareto_latency_area.png")
     cols = ["config", "pe_side", "area_mm2", "latency_s", "energy_pj", "util_pe2d", "util_pe1d", "dram_bytes"]
     tab = frame[cols].sort_values(["config", "pe_side"]).copy()
     tab["latency_x_side2"] = tab["latency_s"] * tab["pe_side"] ** 2
@@ -169,7 +161,7 @@ def _generic_lines(frame: pd.DataFrame, out_dir: Path, x: str, title: str) -> li
         ax.set_ylabel(yl)
         ax.legend(fontsize=7)
     axes[0].set_yscale("log")
-    name = _save(fig, out_dir, f"{x.replace('.', '_')}_study.png")
+    name = save_plot(fig, out_dir, f"{x.replace('.', '_')}_study.png")
     cols = [c for c in ["config", "model", "seq_len", x, "latency_s", "util_pe2d", "util_pe1d", "dram_bytes"]
             if c in frame.columns]
     return [f"## {title}", "", f"![{title}](plots/{name})", "", markdown_table(frame[cols].drop_duplicates()), ""]

@@ -25,20 +25,14 @@ from archsim.record import result_metrics  # noqa: E402
 from mappings import lower, map_cascade  # noqa: E402
 
 from ..evaluators import Evaluator, register  # noqa: E402
-from ..params import ParamError  # noqa: E402
-from ..report import markdown_table  # noqa: E402
+from ..params import study_classifier  # noqa: E402
+from ..report import markdown_table, save_plot  # noqa: E402
 
 KEYS = ("arch", "case", "precision")
 HEADS, HEAD_DIM, SKINNY_NK = 16, 64, 8192
 
 
-def classify(key: str) -> str:
-    if key in KEYS:
-        return "name"
-    if key.startswith("arch.") and len(key) > 5:
-        return "arch"
-    raise ParamError(f"{key}: unknown parameter of the gpu_micro evaluator; expected one of "
-                     f"{', '.join(KEYS)} or arch.<preset.path>")
+classify = study_classifier("gpu_micro", KEYS)
 
 
 def _case(case: str) -> tuple[str, int]:
@@ -94,14 +88,6 @@ def evaluate(params: dict, seed: int = 0) -> dict:
     return record
 
 
-def _save(fig, out_dir: Path, name: str) -> str:
-    (out_dir / "plots").mkdir(exist_ok=True)
-    fig.tight_layout()
-    fig.savefig(out_dir / "plots" / name, dpi=100)
-    plt.close(fig)
-    return name
-
-
 def report_sections(ok: pd.DataFrame, meta: dict, out_dir: Path) -> list[str]:
     lines = ["## GPU microbenchmarks (docs/reference/gpu.md protocol)", ""]
     copy = ok[ok["bench"] == "copy"]
@@ -118,7 +104,7 @@ def report_sections(ok: pd.DataFrame, meta: dict, out_dir: Path) -> list[str]:
         ax.set_ylabel("copy bandwidth, read + write (GB/s)")
         ax.set_title("Copy bandwidth by working set (dotted: DRAM peak)")
         ax.legend(fontsize=7)
-        lines += [f"![copy bandwidth](plots/{_save(fig, out_dir, 'copy_bandwidth.png')})", ""]
+        lines += [f"![copy bandwidth](plots/{save_plot(fig, out_dir, 'copy_bandwidth.png')})", ""]
     gemm = ok[(ok["bench"] == "gemm") & (ok["variant"] == "square")]
     if len(gemm):
         fig, ax = plt.subplots(figsize=(6, 4))
@@ -133,7 +119,7 @@ def report_sections(ok: pd.DataFrame, meta: dict, out_dir: Path) -> list[str]:
         ax.set_ylabel("fp16 GEMM throughput (TFLOP/s)")
         ax.set_title("GEMM against the dense tensor peak (dotted)")
         ax.legend(fontsize=7)
-        lines += [f"![gemm](plots/{_save(fig, out_dir, 'gemm_tflops.png')})", ""]
+        lines += [f"![gemm](plots/{save_plot(fig, out_dir, 'gemm_tflops.png')})", ""]
     att = ok[ok["bench"] == "attention"]
     if len(att):
         fig, axes = plt.subplots(1, 2, figsize=(11, 4))
@@ -149,7 +135,7 @@ def report_sections(ok: pd.DataFrame, meta: dict, out_dir: Path) -> list[str]:
             ax.legend(fontsize=6)
         axes[0].set_title("Attention time")
         axes[1].set_title("Attention peak memory")
-        lines += [f"![attention](plots/{_save(fig, out_dir, 'attention.png')})", ""]
+        lines += [f"![attention](plots/{save_plot(fig, out_dir, 'attention.png')})", ""]
     cols = [c for c in ("arch", "bench", "variant", "bytes", "M", "N", "K", "seq_len", "latency_s",
                         "energy_j", "peak_bytes", "tflops", "bandwidth_gbps", "tiles") if c in ok.columns]
     lines += ["### All points", "", markdown_table(ok[cols]), ""]

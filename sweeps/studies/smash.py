@@ -27,7 +27,7 @@ from archsim.families import get_family  # noqa: E402
 from mappings import map_cascade  # noqa: E402
 
 from ..evaluators import Evaluator, register  # noqa: E402
-from ..params import ParamError  # noqa: E402
+from ..params import study_classifier  # noqa: E402
 from ..report import markdown_table  # noqa: E402
 
 KEYS = ("matrix", "scale", "edge_factor", "seed", "kernel", "arch", "distribution", "threads",
@@ -36,15 +36,7 @@ MAP_KEYS = ("map.item_flops", "map.load_factor", "map.table_fraction")
 BASELINES = ("inner", "outer", "rowwise_dense")
 
 
-def classify(key: str) -> str:
-    if key in KEYS:
-        return "name"
-    if key.startswith("arch.") and len(key) > 5:
-        return "arch"
-    if key in MAP_KEYS:
-        return "map"
-    raise ParamError(f"{key}: unknown parameter of the smash study; expected one of "
-                     f"{', '.join(KEYS + MAP_KEYS)} or arch.<preset.path>")
+classify = study_classifier("smash", KEYS, MAP_KEYS)
 
 
 @functools.lru_cache(maxsize=4)
