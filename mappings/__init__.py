@@ -1,8 +1,8 @@
 """How a cascade runs on a machine: mapping specs, legality checks, mappers and lowering.
 
 Imports ``workloads`` and ``archsim``; never ``sweeps``. Importing this package imports every
-module in it, and mapper modules register their mappers as they load (see ``mappings.registry``):
-adding a mapper is adding a module.
+module in it and in its subpackages, and mapper modules register their mappers as they load
+(see ``mappings.registry``): adding a mapper is adding a module.
 """
 import importlib as _importlib
 import pkgutil as _pkgutil
@@ -10,8 +10,8 @@ import pkgutil as _pkgutil
 from .registry import Mapper, UnknownMapperError, get_mapper, lower, map_cascade, mapper_names, register
 from .spec import Mapping, MappingError, check_mapping
 
-for _info in _pkgutil.iter_modules(__path__):
-    _importlib.import_module(f"{__name__}.{_info.name}")
+for _info in _pkgutil.walk_packages(__path__, prefix=f"{__name__}."):
+    _importlib.import_module(_info.name)
 
 __all__ = [
     "Mapper", "Mapping", "MappingError", "UnknownMapperError",

@@ -177,3 +177,18 @@ def test_gpu_micro_study_records_and_report(tmp_path):
         ev.evaluate({"arch": "h100_sxm5", "case": "conv/3"})
     with pytest.raises(ValueError, match="arch"):
         ev.evaluate({"arch": "fusemax", "case": "gemm/256"})
+
+
+def test_gpu_spgemm_bins_conserve_rows_and_products():
+    import numpy as np
+    from mappings.gpu.spgemm import bin_rows
+    A = workloads.make_matrix("rmat", scale=9, edge_factor=8, seed=1)
+    arch = archsim.load_arch("a100_80gb")
+    bins = bin_rows(A, A, arch.gpu.smem_per_cta_bytes // 16)
+    f = np.diff(A.indptr)
+    products = int(sum(np.diff(A.indptr)[A.indices]))
+    assert sum(bins.products) == products and sum(bins.rows) == int((f > 0).sum()) - int(
+        sum(1 for i in range(A.shape[0]) if f[i] and not np.diff(A.indptr)[A.indices[A.indptr[i]:A.indptr[i + 1]]].sum()))
+    assert sum(bins.c_nnz) == (A @ A).nnz
+    r, _ = run(arch, "spgemm", "gpu_spgemm", {"matrix": A})
+    assert r.seconds > 0 and r.counters["kernels"] == 2 * len(bins.table)
