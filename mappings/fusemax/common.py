@@ -84,8 +84,9 @@ def useful_cycles(arch, unit: str, actions: dict[str, float]) -> float:
     ALU time."""
     u = arch.units[unit]
     prefix = unit + "."
-    return sum(n * u.cycles_per_op[k[len(prefix):]] for k, n in actions.items()
-               if k.startswith(prefix) and k[len(prefix):] not in u.dedicated_units_per_pe)
+    ops = {k[len(prefix):]: n for k, n in actions.items() if k.startswith(prefix)}
+    return sum(n * u.cycles_per_op[op] for op, n in ops.items()
+               if op in u.cycles_per_op and op not in u.dedicated_units_per_pe)
 
 
 def fill_drain(arch) -> int:
