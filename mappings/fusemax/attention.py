@@ -6,8 +6,11 @@ Overlap comes only from dependencies, FIFO resources and glb allocation:
 
 - 1-pass (``architecture``, ``binding``; ``cascade`` splits the Einsums differently): per tile
   (m1, p1) four ops A = BQK+LM (2D), B = RM+PRM (1D), C = SLN+SLD+SLNV (2D), D = SPD+RD+SPNV+RNV
-  (1D); ``cascade`` puts only BQK and SLNV on the 2D array. ``architecture`` runs one tile at a time
-  (A of a tile waits for the previous tile's C) and pays 2D fill/drain on every 2D op. ``binding``
+  (1D); ``cascade`` puts only BQK and SLNV on the 2D array and pays 2D fill/drain on every 2D op.
+  ``architecture`` runs one tile at a time (A of a tile waits for the previous tile's C and D) and
+  pays one 2D fill/drain per tile, on A: RM cannot start before LM has drained out of the array (the
+  artifact's +Architecture model, src/accel/stall_proposal.py, charges exactly one stall of
+  LM-latency x array side per tile and no second drain for SLNV). ``binding``
   lets the 2D array run one epoch ahead (A of tile t+1 may start once C of t-1 is done, so BQK of
   the next tile interleaves with SLNV of this one) and makes the 1D array trail by one epoch (D of
   tile t runs after B of tile t+1, so RM/PRM of the next tile never wait behind SPNV/RNV) and pays fill/drain once
@@ -59,11 +62,12 @@ def _onepass(mp: AttentionMapping, arch, nb: int, nm: int):
     cA, cB = op_cycles(arch, "pe2d", wA, l2), op_cycles(arch, "pe1d", wB, lB)
     cC, cD = op_cycles(arch, "pe2d", wC, l2), op_cycles(arch, "pe1d", wD, l1)
     cAV = op_cycles(arch, "pe1d", {"div": P0 * F}, l1)
-    every = mp.config != "binding"      # fill/drain on every 2D op unless interleaved
+    fd_on_A = mp.config != "binding"                 # a drain stall per tile unless interleaved
+    fd_on_C = mp.config == "cascade"                 # cascade: SLNV drains separately too
     trail = mp.config == "binding"      # 1D ops D trail the next tile's B (epoch pipelining)
     state = P1 * P0 * (E + 2 + F) * W    # Q, RM, RD, RNV per query (fusemax.md)
     kv = (E + F) * M0 * W
-    prev_q = prev_kv_last = prev_C = None    # prev_C: one tile at a time across the program
+    prev_q = prev_kv_last = prev_C = prev_D = None   # architecture: one tile at a time
     for blk in range(nb):
         q = b.add("ldQ", reads={"dram": P1 * P0 * E * W}, writes={"glb": P1 * P0 * E * W},
                   alloc={"glb": state}, deps=(prev_q,))
@@ -83,14 +87,15 @@ def _onepass(mp: AttentionMapping, arch, nb: int, nm: int):
                 first = blk == 0 and m1 == 0 and p1 == 0          # the pipeline starts once
                 last = blk == nb - 1 and m1 == nm - 1 and p1 == P1 - 1
                 if mp.config == "architecture":
-                    gate = prev_C
+                    gate = (prev_C, prev_D)
                 else:   # binding, cascade: the 2D array runs at most one tile ahead
                     gate = c_hist[-2] if len(c_hist) >= 2 else None
-                a = b.add(f"A[{blk},{m1},{p1}]", "pe2d", cA + (fd if every or first else 0), wA,
-                          reads={"glb": (M0 + P0) * E * W}, deps=(ld, q, gate))
+                gates = gate if isinstance(gate, tuple) else (gate,)
+                a = b.add(f"A[{blk},{m1},{p1}]", "pe2d", cA + (fd if fd_on_A or first else 0), wA,
+                          reads={"glb": (M0 + P0) * E * W}, deps=(ld, q, *gates))
                 bb = b.add(f"B[{blk},{m1},{p1}]", "pe1d", cB, wB, reads={"glb": 2 * P0 * W}, writes={"glb": 2 * P0 * W},
                            deps=(a, lastB[p1]))
-                c = b.add(f"C[{blk},{m1},{p1}]", "pe2d", cC + (fd if every or last else 0), wC,
+                c = b.add(f"C[{blk},{m1},{p1}]", "pe2d", cC + (fd if fd_on_C or last else 0), wC,
                           reads={"glb": M0 * F * W}, free={"glb": kv} if p1 == P1 - 1 else None,
                           deps=(a, bb, ld))
                 if pending is not None:   # binding: D of the previous tile trails this tile's B
@@ -99,7 +104,7 @@ def _onepass(mp: AttentionMapping, arch, nb: int, nm: int):
                 if trail:
                     pending = (p1, c, bb)
                 else:
-                    lastD[p1] = emit_d(p1, c, bb)
+                    lastD[p1] = prev_D = emit_d(p1, c, bb)
                 lastB[p1] = bb
                 prev_C = c
                 c_hist.append(c)
