@@ -141,9 +141,12 @@ def _flat(mp: AttentionMapping, arch, nb: int, nm: int):
     tile = el * W
     on, off = _split_bytes(tile, mp.spill_fraction)
     wQK, wAV = {"mac": el * E}, {"mac": el * F}
-    wGM, wSN, wA = {"max": el}, {"sub": el, "exp": el, "add": el}, {"div": el}
+    # the first chunk of a row starts the running max / sum: M0 - 1 operators per query, then M0
+    wGM0, wGM = {"max": el - P0}, {"max": el}
+    wSN0, wSN = {"sub": el, "exp": el, "add": el - P0}, {"sub": el, "exp": el, "add": el}
+    wA = {"div": el}
     cQK, cAV = op_cycles(arch, "pe2d", wQK, l2), op_cycles(arch, "pe2d", wAV, l2)
-    cGM, cSN, cA = (op_cycles(arch, "pe1d", w, n1) for w in (wGM, wSN, wA))
+    cGM0, cGM, cSN0, cSN, cA = (op_cycles(arch, "pe1d", w, n1) for w in (wGM0, wGM, wSN0, wSN, wA))
     fixed = P0 * (E + F) * W
     prev_pass1 = None
     for blk in range(nb):
@@ -157,11 +160,12 @@ def _flat(mp: AttentionMapping, arch, nb: int, nm: int):
                        writes={"glb": tile, **({"dram": off} if off else {})}, alloc={"glb": on},
                        deps=(k, q))
             qks.append(qk)
-            gm = b.add("GM", "pe1d", cGM, wGM, reads={"glb": tile}, deps=(qk, gm))
+            gm = b.add("GM", "pe1d", cGM0 if j == 0 else cGM, wGM0 if j == 0 else wGM,
+                       reads={"glb": tile}, deps=(qk, gm))
         prev_pass1 = gm
         sn = None
         for j in range(nm):
-            sn = b.add("SN_SD", "pe1d", cSN, wSN, reads={"glb": on, **({"dram": off} if off else {})},
+            sn = b.add("SN_SD", "pe1d", cSN0 if j == 0 else cSN, wSN0 if j == 0 else wSN, reads={"glb": on, **({"dram": off} if off else {})},
                        writes={"glb": on, **({"dram": off} if off else {})}, deps=(gm, sn))
         av, avs = None, []
         for j in range(nm):
@@ -186,8 +190,9 @@ def _unfused(mp: AttentionMapping, arch, nb: int, nm: int):
     tile = el * W
     wQK, wAV = {"mac": el * E}, {"mac": el * F}
     wSM = {"max": el, "sub": el, "exp": el, "add": el, "div": el}
+    wSM0 = {**wSM, "max": el - P0, "add": el - P0}   # a row's first chunk starts its max and sum
     cQK, cAV = op_cycles(arch, "pe2d", wQK, l2), op_cycles(arch, "pe2d", wAV, l2)
-    cSM = op_cycles(arch, "pe1d", wSM, n1)
+    cSM0, cSM = op_cycles(arch, "pe1d", wSM0, n1), op_cycles(arch, "pe1d", wSM, n1)
     fd = fill_drain(arch)
     ends = []
     for blk in range(nb):          # kernel 1: QK = Q x K, written to DRAM
@@ -206,7 +211,7 @@ def _unfused(mp: AttentionMapping, arch, nb: int, nm: int):
         for j in range(nm):
             ld = b.add("ldQK", reads={"dram": tile}, writes={"glb": tile},
                        deps=(barrier, _back(hist, 2)))
-            sm = b.add("softmax", "pe1d", cSM, wSM, reads={"glb": 3 * tile}, writes={"glb": 2 * tile},
+            sm = b.add("softmax", "pe1d", cSM0 if j == 0 else cSM, wSM0 if j == 0 else wSM, reads={"glb": 3 * tile}, writes={"glb": 2 * tile},
                        deps=(ld, _back(hist, 1)))
             hist.append(sm)
             ends.append(b.add("stA", reads={"glb": tile}, writes={"dram": tile}, deps=(sm,)))

@@ -176,3 +176,40 @@ def test_gemm_partial_tiles_charge_real_extents(M, K, N):
         + sum(min(u.cols, N - j) for j in range(0, N, u.cols)) * -(-M // u.rows)
     mm_reads = sum(op.reads.get("glb", 0) for op in program.ops if op.name == "mm")
     assert mm_reads == rows_cols * K * 2
+
+
+def _cascade_ops(cascade):
+    from collections import Counter
+    ops = Counter()
+    macs_outputs = 0
+    for counts in workloads.op_counts(cascade).values():
+        ops.update(counts)
+        if counts.get("mul") and counts.get("add"):      # a multiply-reduce runs as MACs
+            macs_outputs += counts["mul"] - counts["add"]
+    return dict(ops), macs_outputs
+
+
+@pytest.mark.parametrize("config", CONFIGS)
+@pytest.mark.parametrize("side,M,P", [(8, 64, 32), (4, 32, 16)])
+def test_lowered_program_conserves_cascade_operator_counts(config, side, M, P):
+    """Every operator of the cascade is executed exactly once by the lowered program. A MAC is a
+    multiply and an add, the first add of each output accumulating into zero."""
+    from archsim.plan import count_actions
+    from mappings.executors.fusemax import _arch
+    arch = _arch(side)
+    shape = dict(M=M, P=P, E=8, F=8)
+    if CASCADE_OF[config] == "attention_1pass":
+        shape["M0"] = side
+    cascade = workloads.build(CASCADE_OF[config], **shape)
+    mapper = mapper_for(config)
+    program = mapper.lower(cascade, mapper.map(cascade, arch), arch)
+    got = {}
+    for key, n in count_actions(program, arch).items():
+        unit, _, op = key.rpartition(".")
+        if unit in arch.units and op in arch.units[unit].cycles_per_op:
+            got[op] = got.get(op, 0) + n
+    want, mac_outputs = _cascade_ops(cascade)
+    macs = got.pop("mac", 0)
+    got["mul"] = got.get("mul", 0) + macs
+    got["add"] = got.get("add", 0) + macs - mac_outputs
+    assert got == {k: v for k, v in want.items() if v}
