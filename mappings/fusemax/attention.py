@@ -156,24 +156,24 @@ def _flat(mp: AttentionMapping, arch, nb: int, nm: int):
         for j in range(nm):
             k = b.add("ldK", reads={"dram": M0 * E * W}, writes={"glb": M0 * E * W},
                       deps=(q, _back(qks, 2)))
-            qk = b.add("QK", "pe2d", cQK + (fd if j == 0 else 0), wQK, reads={"glb": (M0 + P0) * E * W},
+            qk = b.add(f"QK[{blk},{j}]", "pe2d", cQK + (fd if j == 0 else 0), wQK, reads={"glb": (M0 + P0) * E * W},
                        writes={"glb": tile, **({"dram": off} if off else {})}, alloc={"glb": on},
                        deps=(k, q))
             qks.append(qk)
-            gm = b.add("GM", "pe1d", cGM0 if j == 0 else cGM, wGM0 if j == 0 else wGM,
+            gm = b.add(f"GM[{blk},{j}]", "pe1d", cGM0 if j == 0 else cGM, wGM0 if j == 0 else wGM,
                        reads={"glb": tile}, deps=(qk, gm))
         prev_pass1 = gm
         sn = None
         for j in range(nm):
-            sn = b.add("SN_SD", "pe1d", cSN0 if j == 0 else cSN, wSN0 if j == 0 else wSN, reads={"glb": on, **({"dram": off} if off else {})},
+            sn = b.add(f"SN_SD[{blk},{j}]", "pe1d", cSN0 if j == 0 else cSN, wSN0 if j == 0 else wSN, reads={"glb": on, **({"dram": off} if off else {})},
                        writes={"glb": on, **({"dram": off} if off else {})}, deps=(gm, sn))
         av, avs = None, []
         for j in range(nm):
             v = b.add("ldV", reads={"dram": M0 * F * W}, writes={"glb": M0 * F * W},
                       deps=(sn, _back(avs, 2)))
-            a = b.add("A", "pe1d", cA, wA, reads={"glb": on, **({"dram": off} if off else {})},
+            a = b.add(f"A[{blk},{j}]", "pe1d", cA, wA, reads={"glb": on, **({"dram": off} if off else {})},
                       writes={"glb": tile}, deps=(sn, v))
-            av = b.add("AV", "pe2d", cAV + (fd if j == nm - 1 else 0), wAV,
+            av = b.add(f"AV[{blk},{j}]", "pe2d", cAV + (fd if j == nm - 1 else 0), wAV,
                        reads={"glb": tile + M0 * F * W}, free={"glb": on}, deps=(a, v, av))
             avs.append(av)
         b.add("stO", reads={"glb": P0 * F * W}, writes={"dram": P0 * F * W}, free={"glb": fixed},
@@ -201,7 +201,7 @@ def _unfused(mp: AttentionMapping, arch, nb: int, nm: int):
         for j in range(nm):
             k = b.add("ldK", reads={"dram": M0 * E * W}, writes={"glb": M0 * E * W},
                       deps=(q, _back(hist, 2)))
-            prev = b.add("QK", "pe2d", cQK + (fd if blk == 0 and j == 0 else 0), wQK,
+            prev = b.add(f"QK[{blk},{j}]", "pe2d", cQK + (fd if blk == 0 and j == 0 else 0), wQK,
                          reads={"glb": (M0 + P0) * E * W}, writes={"glb": tile}, deps=(k, prev))
             hist.append(prev)
             ends.append(b.add("stQK", reads={"glb": tile}, writes={"dram": tile}, deps=(prev,)))
@@ -211,7 +211,7 @@ def _unfused(mp: AttentionMapping, arch, nb: int, nm: int):
         for j in range(nm):
             ld = b.add("ldQK", reads={"dram": tile}, writes={"glb": tile},
                        deps=(barrier, _back(hist, 2)))
-            sm = b.add("softmax", "pe1d", cSM0 if j == 0 else cSM, wSM0 if j == 0 else wSM, reads={"glb": 3 * tile}, writes={"glb": 2 * tile},
+            sm = b.add(f"softmax[{blk},{j}]", "pe1d", cSM0 if j == 0 else cSM, wSM0 if j == 0 else wSM, reads={"glb": 3 * tile}, writes={"glb": 2 * tile},
                        deps=(ld, _back(hist, 1)))
             hist.append(sm)
             ends.append(b.add("stA", reads={"glb": tile}, writes={"dram": tile}, deps=(sm,)))
@@ -221,7 +221,7 @@ def _unfused(mp: AttentionMapping, arch, nb: int, nm: int):
         for j in range(nm):
             ld = b.add("ldA_V", reads={"dram": tile + M0 * F * W}, writes={"glb": tile + M0 * F * W},
                        deps=(barrier, _back(hist, 2)))
-            prev = b.add("AV", "pe2d", cAV + (fd if blk == nb - 1 and j == nm - 1 else 0), wAV,
+            prev = b.add(f"AV[{blk},{j}]", "pe2d", cAV + (fd if blk == nb - 1 and j == nm - 1 else 0), wAV,
                          reads={"glb": tile + M0 * F * W}, deps=(ld, _back(hist, 1)))
             hist.append(prev)
         ends.append(b.add("stO", reads={"glb": P0 * F * W}, writes={"dram": P0 * F * W}, deps=(prev,)))

@@ -111,8 +111,8 @@ def build_gemm(mp: GemmMapping, arch, nb: int, nm: int = 1):
                 work = {"mac": mb * nbw * kb}
                 first = r == 0 and c == 0 and k == 0
                 streamed = (mb * folds_c + nbw * folds_r) * kb * W   # per fold: its rows + cols
-                prev_mm = b.add("mm", "pe2d", folds_r * folds_c * kb + (fd if first else 0),
+                prev_mm = b.add(f"mm[{r},{c},{k}]", "pe2d", folds_r * folds_c * kb + (fd if first else 0),
                                 work, reads={"glb": streamed}, deps=(ld, prev_mm))
                 hist.append(prev_mm)
-            b.add("stC", reads={"glb": mb * nbw * W}, writes={"dram": mb * nbw * W}, deps=(prev_mm,))
+            b.add(f"stC[{r},{c}]", reads={"glb": mb * nbw * W}, writes={"dram": mb * nbw * W}, deps=(prev_mm,))
     return b.program()

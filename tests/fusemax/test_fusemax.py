@@ -174,7 +174,7 @@ def test_gemm_partial_tiles_charge_real_extents(M, K, N):
     # glb operand reads: every fold streams its own rows and columns of A and B
     rows_cols = sum(min(u.rows, M - i) for i in range(0, M, u.rows)) * -(-N // u.cols) \
         + sum(min(u.cols, N - j) for j in range(0, N, u.cols)) * -(-M // u.rows)
-    mm_reads = sum(op.reads.get("glb", 0) for op in program.ops if op.name == "mm")
+    mm_reads = sum(op.reads.get("glb", 0) for op in program.ops if op.name.startswith("mm["))
     assert mm_reads == rows_cols * K * 2
 
 
@@ -213,3 +213,42 @@ def test_lowered_program_conserves_cascade_operator_counts(config, side, M, P):
     got["mul"] = got.get("mul", 0) + macs
     got["add"] = got.get("add", 0) + macs - mac_outputs
     assert got == {k: v for k, v in want.items() if v}
+
+
+@pytest.mark.parametrize("config", ["flat", "unfused"])
+def test_3pass_schedule_replay_catches_a_pass_run_early(config):
+    """Moving one op of a later pass before the last op of the pass it waits for poisons AV."""
+    from mappings.executors.fusemax import _arch, run_3pass_schedule
+    arch = _arch(8)
+    cascade = workloads.build("attention_3pass", M=64, P=32, E=8, F=8)
+    mapper = get_mapper(f"fusemax_{config}")
+    mp = mapper.map(cascade, arch)
+    prog = mapper.lower(cascade, mp, arch)
+    trace = archsim.simulate(prog, arch, trace=True).trace
+    rng = np.random.default_rng(1)
+    Q, K, V = rng.standard_normal((8, 32)), rng.standard_normal((8, 64)), rng.standard_normal((8, 64))
+    ref = attention_reference(Q, K, V)
+    good = run_3pass_schedule(prog, trace, Q, K, V, mp.M0, mp.P0, config == "unfused")
+    assert np.allclose(good, ref)
+    late = "SN_SD[0,0]" if config == "flat" else "AV[0,0]"
+    early = "GM[0,7]" if config == "flat" else "softmax[0,7]"
+    start = {i: s for i, s, _ in trace}
+    idx = {op.name: i for i, op in enumerate(prog.ops)}
+    bad = [(i, start[idx[early]] - 1 if i == idx[late] else s, e) for i, s, e in trace]
+    got = run_3pass_schedule(prog, bad, Q, K, V, mp.M0, mp.P0, config == "unfused")
+    assert np.isnan(got[:, :mp.P0]).all()
+
+
+def test_gemm_schedule_replay_needs_every_k_chunk():
+    from mappings.executors.fusemax import GEMM_ARCH, run_gemm_schedule
+    arch = archsim.load_arch("fusemax", GEMM_ARCH)
+    mp = search_gemm(arch, 30, 70, 20)
+    prog = get_mapper("fusemax_gemm").lower(None, mp, arch)
+    trace = archsim.simulate(prog, arch, trace=True).trace
+    rng = np.random.default_rng(2)
+    A, B = rng.standard_normal((30, 70)), rng.standard_normal((70, 20))
+    assert np.allclose(run_gemm_schedule(prog, trace, A, B, mp.Mb, mp.Nb, mp.Kb), A @ B)
+    first_mm = next(i for i, op in enumerate(prog.ops) if op.name.startswith("mm["))
+    dropped = [t for t in trace if t[0] != first_mm]
+    got = run_gemm_schedule(prog, dropped, A, B, mp.Mb, mp.Nb, mp.Kb)
+    assert np.isnan(got[:mp.Mb, :mp.Nb]).all() and not np.isnan(got).all()
