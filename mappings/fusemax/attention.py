@@ -68,9 +68,13 @@ def _onepass(mp: AttentionMapping, arch, nb: int, nm: int):
     state = P1 * P0 * (E + 2 + F) * W    # Q, RM, RD, RNV per query (fusemax.md)
     kv = (E + F) * M0 * W
     prev_q = prev_kv_last = prev_C = prev_D = None   # architecture: one tile at a time
+    # double buffering: a block's Q/state loads once the block two back is released, a K/V chunk
+    # once the chunk two back is consumed (its last C), so loads never race ahead of compute
+    releases: list[int] = []
+    kv_consumed: list[int] = []
     for blk in range(nb):
         q = b.add("ldQ", reads={"dram": P1 * P0 * E * W}, writes={"glb": P1 * P0 * E * W},
-                  alloc={"glb": state}, deps=(prev_q,))
+                  alloc={"glb": state}, deps=(prev_q, _back(releases, 2)))
         prev_q = q
         lastB, lastD = [None] * P1, [None] * P1
         pending = None
@@ -81,7 +85,7 @@ def _onepass(mp: AttentionMapping, arch, nb: int, nm: int):
         c_hist: list[int] = []
         for m1 in range(nm):
             ld = b.add("ldKV", reads={"dram": kv}, writes={"glb": kv}, alloc={"glb": kv},
-                       deps=(q, prev_kv_last))
+                       deps=(q, prev_kv_last, _back(kv_consumed, 2)))
             prev_kv_last = ld
             for p1 in range(P1):
                 first = blk == 0 and m1 == 0 and p1 == 0          # the pipeline starts once
@@ -107,6 +111,8 @@ def _onepass(mp: AttentionMapping, arch, nb: int, nm: int):
                     lastD[p1] = prev_D = emit_d(p1, c, bb)
                 lastB[p1] = bb
                 prev_C = c
+                if p1 == P1 - 1:
+                    kv_consumed.append(c)
                 c_hist.append(c)
         if pending is not None:
             lastD[pending[0]] = emit_d(*pending)
@@ -117,7 +123,7 @@ def _onepass(mp: AttentionMapping, arch, nb: int, nm: int):
                        deps=(lastD[p1],))
             stores.append(b.add("stO", reads={"glb": P0 * F * W}, writes={"dram": P0 * F * W},
                                 deps=(av,)))
-        b.add("release", free={"glb": state}, deps=tuple(stores))
+        releases.append(b.add("release", free={"glb": state}, deps=tuple(stores)))
     return b.program()
 
 
@@ -195,15 +201,19 @@ def _unfused(mp: AttentionMapping, arch, nb: int, nm: int):
     cSM0, cSM = op_cycles(arch, "pe1d", wSM0, n1), op_cycles(arch, "pe1d", wSM, n1)
     fd = fill_drain(arch)
     ends = []
+    prev, hist, first_qk = None, [], None
     for blk in range(nb):          # kernel 1: QK = Q x K, written to DRAM
-        q = b.add("ldQ", reads={"dram": P0 * E * W}, writes={"glb": P0 * E * W})
-        prev, hist = None, []
+        # double-buffered Q (the next block's Q loads once this block's first QK started) and K
+        # (a chunk loads once the QK two chunks back is done), across blocks
+        q = b.add("ldQ", reads={"dram": P0 * E * W}, writes={"glb": P0 * E * W}, deps=(first_qk,))
         for j in range(nm):
             k = b.add("ldK", reads={"dram": M0 * E * W}, writes={"glb": M0 * E * W},
                       deps=(q, _back(hist, 2)))
             prev = b.add(f"QK[{blk},{j}]", "pe2d", cQK + (fd if blk == 0 and j == 0 else 0), wQK,
                          reads={"glb": (M0 + P0) * E * W}, writes={"glb": tile}, deps=(k, prev))
             hist.append(prev)
+            if j == 0:
+                first_qk = prev
             ends.append(b.add("stQK", reads={"glb": tile}, writes={"dram": tile}, deps=(prev,)))
     barrier = b.add("barrier", deps=tuple(ends))
     ends, hist = [], []

@@ -42,7 +42,7 @@ def test_presets_and_area():
 @pytest.mark.parametrize("config", CONFIGS)
 def test_extrapolation_matches_full_simulation(config):
     overrides = {"levels.glb.capacity_bytes": 3 << 20} if config == "flat" else {}
-    arch, _, mp = _map(config, L=4096, instances=8, overrides=overrides)
+    arch, _, mp = _map(config, L=4096, instances=16, overrides=overrides)
     if config == "flat":
         assert mp.spill_fraction > 0.2   # the small buffer forces FLAT to spill
     full = archsim.simulate(build_attention(mp, arch, mp.blocks, mp.M1), arch)
@@ -252,3 +252,21 @@ def test_gemm_schedule_replay_needs_every_k_chunk():
     dropped = [t for t in trace if t[0] != first_mm]
     got = run_gemm_schedule(prog, dropped, A, B, mp.Mb, mp.Nb, mp.Kb)
     assert np.isnan(got[:mp.Mb, :mp.Nb]).all() and not np.isnan(got).all()
+
+
+@pytest.mark.parametrize("config", CONFIGS)
+def test_extrapolation_holds_50x_beyond_the_simulated_windows(config):
+    """Both slopes of the bilinear steady-state form, each checked 50x past the largest window
+    simulated (outer: query blocks; inner: key chunks) against a full simulation."""
+    opts = {"P1": 2} if CASCADE_OF[config] == "attention_1pass" else {}
+    arch, _, mp = _map(config, L=300 * 256, instances=1, **opts)   # FLAT sizes its spill for M
+    build = lambda nb, nm: build_attention(mp, arch, nb, nm)  # noqa: E731
+    for NB, NM in ((150, 4), (2, 300)):
+        est = estimate(build, arch, NB, NM, full_ops=0)
+        simulated_nb = max(nb for nb in (2, 3) if nb <= NB)
+        assert NB >= 50 * simulated_nb or NM >= 50 * 6
+        full = archsim.simulate(build(NB, NM), arch)
+        assert abs(est.cycles / full.cycles - 1) < 0.005, (NB, NM)
+        for key in ("pe2d.mac", "pe1d.exp", "glb.read", "dram.read"):
+            if key in full.actions:
+                assert est.actions[key] == pytest.approx(full.actions[key], rel=1e-9), key
