@@ -105,10 +105,10 @@ def _energy_breakdown(frame: pd.DataFrame) -> list[str]:
     table.columns = [c[len("energy_"):-len("_pj")] for c in table.columns]
     return ["### Attention energy by component (share of the total, mean over model x length)", "",
             markdown_table(table.reset_index()), "",
-            "The paper states FuseMax spends about 95% of its attention energy in 2D-array MACs; "
-            "compare the binding row. The paper's remaining ~5% (and FLAT's larger share) is energy "
-            "this model does not cost (register files) or prices as a placeholder (global buffer): "
-            "the likely source of the energy-ratio misses (docs/fusemax.md).", ""]
+            "Components: `pe2d`/`pe1d` = operators of the 2D/1D arrays, `pe2d_rf`/`pe1d_rf` = their "
+            "register files, `glb` = the global buffer, `dram`. The paper states FuseMax spends about "
+            "95% of its attention energy in 2D-array MACs; compare the binding row's pe2d + pe2d_rf. "
+            "Per-element figures and what separates each configuration from the paper: docs/fusemax.md.", ""]
 
 
 def _means(frame: pd.DataFrame) -> list[str]:

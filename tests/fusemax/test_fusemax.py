@@ -148,12 +148,37 @@ def test_evaluator_point_columns_and_scope():
         ev.evaluate({**base, "model": "gpt9", "scope": "attention"}, 0)
 
 
-@pytest.mark.slow
-def test_full_sweep_reproduces_headline_shape(tmp_path):
+@pytest.fixture(scope="module")
+def headline_records(tmp_path_factory):
+    """The shipped 240-point study, run once (slow: ~5 min on 2 cores)."""
+    import pandas as pd
     from sweeps.cli import main
-    assert main(["sweep", "fusemax", "--out", str(tmp_path), "--jobs", "2"]) == 0
-    text = (tmp_path / "report.md").read_text()
-    assert "Headline means" in text
+    out = tmp_path_factory.mktemp("fusemax")
+    assert main(["sweep", "fusemax", "--out", str(out), "--jobs", "2", "--no-progress"]) == 0
+    assert "Headline means" in (out / "report.md").read_text()
+    return pd.read_csv(out / "results.csv")
+
+
+# Paper means (fusemax.md) with the tolerances of sweeps/studies/fusemax_report.py: TARGETS.
+# The energy ratio against Unfused is a known miss (docs/fusemax.md: Unfused's buffer traffic).
+HEADLINE = [pytest.param(metric, base, scope, id=f"{metric}-{base}-{scope}",
+                         marks=[pytest.mark.xfail(strict=True, reason="known miss, docs/fusemax.md")]
+                         if (metric, base, scope) == ("energy", "unfused", "attention") else [])
+            for scope in ("attention", "end_to_end") for base in ("flat", "unfused")
+            for metric in ("speedup", "energy")]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("metric,base,scope", HEADLINE)
+def test_headline_means_within_paper_tolerance(headline_records, metric, base, scope):
+    from sweeps.studies.fusemax_report import TARGETS, _ratios
+    target, tol, relative = TARGETS[(metric, base, scope)]
+    if tol is None:
+        pytest.skip("the paper gives this mean without a tolerance")
+    table = _ratios(headline_records, scope, base)
+    assert len(table) == 24
+    got = table[f"{metric}_binding"].mean()
+    assert (abs(got / target - 1) if relative else abs(got - target)) <= tol, got
 
 
 @pytest.mark.parametrize("M,K,N", [(128, 512, 64), (128, 64, 512), (300, 700, 1000), (1, 4096, 640)])
