@@ -49,7 +49,7 @@ class ComputeUnit(_Frozen):
     for one element; mappers use it to derive an op's ``compute_cycles``.
     ``dedicated_units_per_pe`` maps an operator to the separate functional units each lane has for
     it (FLAT's dedicated exp unit): they run pipelined beside the lane's ALU, so that operator
-    overlaps the others (see ``cycles_for``).
+    overlaps the others (see ``cycles_for``); 0 units means the operator runs on the ALU.
     ``register_file_reads_per_op`` / ``register_file_writes_per_op`` map every operator of
     ``cycles_per_op`` to the register-file reads / writes (values) one element of it makes in its
     lane's register file; when given, the engine counts ``<unit>.rf_read`` / ``<unit>.rf_write``
@@ -63,7 +63,7 @@ class ComputeUnit(_Frozen):
     rows: PosInt
     cols: PosInt
     cycles_per_op: dict[str, PosInt]
-    dedicated_units_per_pe: dict[str, PosInt] = {}
+    dedicated_units_per_pe: dict[str, NonNegInt] = {}
     count: PosInt = 1
     register_file_bytes_per_pe: Optional[PosInt] = None
     register_file_reads_per_op: dict[str, NonNegInt] = {}
@@ -113,7 +113,7 @@ class ComputeUnit(_Frozen):
         lanes); an operator with dedicated units runs beside it, ceil(count x cycles / (lanes x
         units)); the op takes the longest of these. ``KeyError`` for an operator the unit lacks."""
         lanes = max(1, min(lanes, self.lanes))
-        dedicated = self.dedicated_units_per_pe
+        dedicated = {op: n for op, n in self.dedicated_units_per_pe.items() if n}
         serial = sum(n * self.cycles_per_op[op] for op, n in work.items() if n and op not in dedicated)
         parts = [-(-serial // lanes)]
         parts += [-(-(n * self.cycles_per_op[op]) // (lanes * dedicated[op])) for op, n in work.items()

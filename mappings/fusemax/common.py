@@ -86,7 +86,7 @@ def useful_cycles(arch, unit: str, actions: dict[str, float]) -> float:
     prefix = unit + "."
     ops = {k[len(prefix):]: n for k, n in actions.items() if k.startswith(prefix)}
     return sum(n * u.cycles_per_op[op] for op, n in ops.items()
-               if op in u.cycles_per_op and op not in u.dedicated_units_per_pe)
+               if op in u.cycles_per_op and not u.dedicated_units_per_pe.get(op))
 
 
 def fill_drain(arch) -> int:
