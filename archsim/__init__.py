@@ -4,14 +4,14 @@ Takes a :class:`Program` (tile-level op DAG), never an Einsum. See docs/interfac
 """
 
 from .bound import Bound, bound
-from .energy import EnergyBreakdown, energy
+from .energy import EnergyBreakdown, energy, sram_access_pj_per_64b
 from .engine import SimResult, simulate
 from .errors import MissingEnergyError, ProgramError, SpecError
 from .program import Op, Program
 from .spec import Arch, ComputeUnit, StorageLevel, load_arch, preset_names
 
 __all__ = [
-    "load_arch", "preset_names", "Op", "Program", "simulate", "bound", "energy",
+    "load_arch", "preset_names", "Op", "Program", "simulate", "bound", "energy", "sram_access_pj_per_64b",
     "Arch", "ComputeUnit", "StorageLevel", "SimResult", "Bound", "EnergyBreakdown",
     "SpecError", "ProgramError", "MissingEnergyError",
 ]

@@ -54,6 +54,10 @@ def _overrides(params: dict, preset: str) -> tuple:
         for name, unit in _arch(preset, ()).units.items():
             for op in unit.dedicated_units_per_pe:
                 out[f"units.{name}.dedicated_units_per_pe.{op}"] = 0
+    cap = out.get("levels.glb.capacity_bytes")
+    if cap is not None:   # the presets price glb by capacity (archsim.energy.sram_access_pj_per_64b)
+        for rw in ("read", "write"):
+            out.setdefault(f"energy_pj.glb.{rw}", archsim.sram_access_pj_per_64b(int(cap)))
     if "pe_side" in params:
         side = _int(params, "pe_side")
         out.update({"units.pe2d.rows": side, "units.pe2d.cols": side, "units.pe1d.cols": side})

@@ -314,3 +314,15 @@ def test_serial_exp_variant_runs_flat_exp_on_the_alu():
     assert b0["latency_s"] == b1["latency_s"]          # FuseMax has no exp unit to serialise
     with pytest.raises(ValueError, match="exp_unit: expected one of preset, serial"):
         ev.evaluate({**base, "config": "flat", "exp_unit": "fast"}, 0)
+
+
+def test_buffer_size_override_reprices_the_buffer():
+    from sweeps.evaluators import get_evaluator
+    ev = get_evaluator("fusemax")
+    base = {"model": "bert", "seq_len": 4096, "scope": "attention", "batch": 1, "config": "binding"}
+    small = ev.evaluate({**base, "arch.levels.glb.capacity_bytes": 4 << 20}, 0)
+    big = ev.evaluate({**base, "arch.levels.glb.capacity_bytes": 64 << 20}, 0)
+    pj_small = small["energy_glb_pj"] / archsim.sram_access_pj_per_64b(4 << 20)
+    pj_big = big["energy_glb_pj"] / archsim.sram_access_pj_per_64b(64 << 20)
+    assert pj_small == pytest.approx(pj_big, rel=0.05)   # same accesses, priced by capacity (4x)
+    assert big["energy_glb_pj"] > 3 * small["energy_glb_pj"]
