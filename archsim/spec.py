@@ -246,7 +246,12 @@ def load_arch(name_or_path: str, overrides: Mapping[str, object] = {}) -> Arch:
             raise SpecError(f"{fname}: {key}: set by the loader, must not appear in the file")
     sources: dict[str, str] = {}
     data = _strip(raw, "", fname, sources)
+    family = _family(data.get("family"))
     for dotted, value in overrides.items():
+        hint = family.unread_hint(dotted) if family else None
+        if hint:
+            raise SpecError(f"{fname}: {dotted}: not read by the {family.name} family's simulator; "
+                            f"set {hint}")
         _apply_override(data, dotted, value, fname)
         sources[dotted] = "override"
     data["sources"] = dict(sorted(sources.items()))
@@ -259,6 +264,10 @@ def load_arch(name_or_path: str, overrides: Mapping[str, object] = {}) -> Arch:
 
 
 # ----------------------------------------------------------------------------- helpers
+def _family(name):
+    from .families import FAMILIES   # families imports nothing of spec at module level
+    return FAMILIES.get(name) if isinstance(name, str) else None
+
 
 def _check_source(src: Any, where: str, fname: str) -> str:
     if not isinstance(src, str) or not src.strip():

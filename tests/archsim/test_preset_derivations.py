@@ -20,6 +20,7 @@ DERIVED = [
       for rw, v in (("read", 2.19), ("write", 1.91))],
     *[(p, f"energy_pj.dram.{rw}", 12 * 64) for p in ("piuma", "piuma8") for rw in ("read", "write")],
     *[(p, "energy_pj.spad.atomic", 2.0 + 2.0) for p in ("piuma", "piuma8")],
+    *[(p, "energy_pj.spad.network_hop", 0.5 * 64) for p in ("piuma", "piuma8")],
     *[(p, "levels.spad.bandwidth_bytes_per_cycle", 8 * 8) for p in ("piuma", "piuma8")],
     *[(p, "levels.cache.bandwidth_bytes_per_cycle", 4 * 8) for p in ("piuma", "piuma8")],
     ("piuma8", "levels.dram.bandwidth_bytes_per_cycle", 35.2e9 * 8 / 1e9),
