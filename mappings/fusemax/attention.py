@@ -91,10 +91,9 @@ def _onepass(mp: AttentionMapping, arch, nb: int, nm: int):
                 first = blk == 0 and m1 == 0 and p1 == 0          # the pipeline starts once
                 last = blk == nb - 1 and m1 == nm - 1 and p1 == P1 - 1
                 if mp.config == "architecture":
-                    gate = (prev_C, prev_D)
+                    gates = (prev_C, prev_D)
                 else:   # binding, cascade: the 2D array runs at most one tile ahead
-                    gate = c_hist[-2] if len(c_hist) >= 2 else None
-                gates = gate if isinstance(gate, tuple) else (gate,)
+                    gates = (c_hist[-2] if len(c_hist) >= 2 else None,)
                 a = b.add(f"A[{blk},{m1},{p1}]", "pe2d", cA + (fd if fd_on_A or first else 0), wA,
                           reads={"glb": (M0 + P0) * E * W}, deps=(ld, q, *gates))
                 bb = b.add(f"B[{blk},{m1},{p1}]", "pe1d", cB, wB, reads={"glb": 2 * P0 * W}, writes={"glb": 2 * P0 * W},
@@ -203,7 +202,7 @@ def _unfused(mp: AttentionMapping, arch, nb: int, nm: int):
     ends = []
     prev, hist, first_qk = None, [], None
     for blk in range(nb):          # kernel 1: QK = Q x K, written to DRAM
-        # double-buffered Q (the next block's Q loads once this block's first QK started) and K
+        # double-buffered Q (the next block's Q loads once this block's first QK is done) and K
         # (a chunk loads once the QK two chunks back is done), across blocks
         q = b.add("ldQ", reads={"dram": P0 * E * W}, writes={"glb": P0 * E * W}, deps=(first_qk,))
         for j in range(nm):
