@@ -4,7 +4,7 @@ Takes a :class:`Program` (tile-level op DAG), never an Einsum. See docs/interfac
 """
 
 from .bound import Bound, bound
-from .energy import EnergyBreakdown, energy
+from .energy import EnergyBreakdown, energy, sram_access_pj_per_64b
 from .engine import simulate
 from .result import SimResult
 from .errors import MissingEnergyError, ProgramError, SpecError
@@ -12,7 +12,7 @@ from .program import Op, Program
 from .spec import Arch, ComputeUnit, StorageLevel, load_arch, preset_names
 
 __all__ = [
-    "load_arch", "preset_names", "Op", "Program", "simulate", "bound", "energy",
+    "load_arch", "preset_names", "Op", "Program", "simulate", "bound", "energy", "sram_access_pj_per_64b",
     "Arch", "ComputeUnit", "StorageLevel", "SimResult", "Bound", "EnergyBreakdown",
     "SpecError", "ProgramError", "MissingEnergyError",
 ]

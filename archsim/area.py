@@ -16,7 +16,7 @@ AREA_DENSITIES: dict[str, dict] = {
     "pe2d_um2_per_pe": {"value": 42000.0, "source": "placeholder: fp16 MAC (~30k um^2 at 45 nm) + max + 16-entry RF; not in fusemax.md"},
     "pe1d_um2_per_pe": {"value": 52000.0, "source": "placeholder: 2D PE + divider + 32-entry RF; not in fusemax.md"},
     "exp_unit_um2_per_pe": {"value": 10000.0, "source": "placeholder: table-based exp unit in FLAT's 1D PEs; not in fusemax.md"},
-    "sram_um2_per_byte": {"value": 72.0, "source": "placeholder: ~0.5 mm^2/Mbit-class 45 nm SRAM with periphery; not in fusemax.md"},
+    "sram_um2_per_byte": {"value": 0.5e6 / (2**20 / 8), "source": "placeholder: ~0.5 mm^2 per Mbit, 45 nm SRAM with periphery = 0.5e6 um^2 / 131072 B = 3.81 um^2/B; not in fusemax.md"},
 }
 
 

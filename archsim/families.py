@@ -13,6 +13,7 @@ its simulator, a params model on ``Arch``, presets with ``family: <name>``, and 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fnmatch import fnmatch
 from importlib import import_module
 from typing import Callable
 
@@ -27,6 +28,15 @@ class Family:
     params_section: str | None      # the Arch field holding the family's parameters, if any
     simulator: str                  # "module:function": (program, arch, seed) -> SimResult
     bounder: str | None = None      # "module:function": (program, arch) -> SimResult (fidelity bound)
+    # preset fields the family's simulator does not read (fnmatch patterns) -> what to set instead;
+    # overriding one is refused (archsim.load_arch) rather than silently ignored
+    unread_fields: tuple[tuple[str, str], ...] = ()
+
+    def unread_hint(self, dotted: str) -> str | None:
+        for pattern, hint in self.unread_fields:
+            if fnmatch(dotted, pattern):
+                return hint
+        return None
 
     def simulate(self, program, arch, seed: int = 0):
         return _resolve(self.simulator)(program, arch, seed)
@@ -46,7 +56,18 @@ FAMILIES: dict[str, Family] = {f.name: f for f in (
     Family("spatial", "spatial arrays (2D/1D PE arrays, buffers, DRAM): tile-op DAGs on the engine",
            "archsim.Program", None, "archsim.engine:simulate", "archsim.bound:bound_result"),
     Family("piuma", "PIUMA multithreaded graph cores: thread work quanta, SPAD atomics, 8-byte DRAM",
-           "archsim.piuma.PiumaProgram", "piuma", "archsim.piuma.machine:simulate_piuma"),
+           "archsim.piuma.PiumaProgram", "piuma", "archsim.piuma.machine:simulate_piuma",
+           unread_fields=(
+               ("units.mtp.count", "piuma.mtps_per_core"), ("units.stp.count", "piuma.stps_per_core"),
+               ("units.mtp.threads_per_instance", "piuma.threads_per_mtp"),
+               ("units.*.rows", "nothing (a pipeline issues one instruction per cycle)"),
+               ("units.*.cols", "nothing (a pipeline issues one instruction per cycle)"),
+               ("units.dma.count", "nothing (DMA bursts cost piuma.dma_burst_latency_cycles)"),
+               ("units.*.cycles_per_op.*", "nothing (every instruction takes one issue slot)"),
+               ("levels.spad.bandwidth_bytes_per_cycle",
+                "piuma.spad_banks / piuma.atomic_occupancy_cycles (SPAD time is per-bank occupancy)"),
+               ("levels.cache.bandwidth_bytes_per_cycle", "levels.cache.latency_cycles"),
+               ("levels.*.channels", "levels.dram.bandwidth_bytes_per_cycle (one server of the total)"))),
     Family("gpu", "GPU memory hierarchies: kernels of CTAs on SMs, shared memory, L2, HBM/GDDR",
            "archsim.gpu.GpuProgram", "gpu", "archsim.gpu.sim:simulate_gpu", "archsim.gpu.sim:bound_gpu"),
 )}

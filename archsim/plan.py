@@ -180,6 +180,10 @@ def _make_plan(program, arch) -> Plan:
         fr = op.free
         frees.append(tuple((lvl_info[k][0], b) for k, b in fr.items() if b) if fr else ())
     acts = {f"{u}.{k}": n for (u, k), n in work.items()}
+    for uname, unit in arch.units.items():
+        per_unit = {k: n for (u, k), n in work.items() if u == uname}
+        for action, n in unit.register_file_actions(per_unit).items():
+            acts[f"{uname}.{action}"] = n
     for li, lname in enumerate(level_names):
         if n_read[li]:
             acts[lname + ".read"] = n_read[li]
@@ -191,6 +195,8 @@ def _make_plan(program, arch) -> Plan:
 
 
 def count_actions(program, arch) -> dict[str, int]:
-    """``"<unit>.<op>"`` -> work count; ``"<level>.read"``/``".write"`` -> ceil(bytes/access_bytes)
-    per op, summed. Keys sorted; zero counts omitted."""
+    """``"<unit>.<op>"`` -> work count; ``"<unit>.rf_read"``/``".rf_write"`` -> register-file value
+    accesses of that work (``ComputeUnit.register_file_actions``, units with RF tables only);
+    ``"<level>.read"``/``".write"`` -> ceil(bytes/access_bytes) per op, summed. Keys sorted; zero
+    counts omitted."""
     return make_plan(program, arch).actions

@@ -28,7 +28,7 @@ def useful_lane_cycles(arch, unit: str, actions: dict) -> float:
     prefix = unit + "."
     return sum(n * u.cycles_per_op[k[len(prefix):]] for k, n in actions.items()
                if k.startswith(prefix) and k[len(prefix):] in u.cycles_per_op
-               and k[len(prefix):] not in u.dedicated_units_per_pe)
+               and not u.dedicated_units_per_pe.get(k[len(prefix):]))
 
 
 def result_metrics(result, arch, energy) -> dict:

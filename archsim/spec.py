@@ -33,6 +33,7 @@ PRESET_DIR = Path(__file__).parent / "presets"
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _LOADER_FIELDS = ("sources", "placeholders", "path")
 
+RF_ACTIONS = ("rf_read", "rf_write")  # per-unit register-file actions (ComputeUnit)
 PosInt = Annotated[int, Field(gt=0)]
 NonNegInt = Annotated[int, Field(ge=0)]
 PosFloat = Annotated[float, Field(gt=0)]
@@ -50,7 +51,12 @@ class ComputeUnit(_Frozen):
     for one element; mappers use it to derive an op's ``compute_cycles``.
     ``dedicated_units_per_pe`` maps an operator to the separate functional units each lane has for
     it (FLAT's dedicated exp unit): they run pipelined beside the lane's ALU, so that operator
-    overlaps the others (see ``cycles_for``).
+    overlaps the others (see ``cycles_for``); 0 units means the operator runs on the ALU.
+    ``register_file_reads_per_op`` / ``register_file_writes_per_op`` map every operator of
+    ``cycles_per_op`` to the register-file reads / writes (values) one element of it makes in its
+    lane's register file; when given, the engine counts ``<unit>.rf_read`` / ``<unit>.rf_write``
+    actions (values) so that register-file energy is priced like any other action. Either table,
+    when present, must cover every operator (no silent zero).
     ``threads_per_instance`` (multithreaded pipelines) is informational for mappers; the engine does
     not model threads.
     """
@@ -59,9 +65,11 @@ class ComputeUnit(_Frozen):
     rows: PosInt
     cols: PosInt
     cycles_per_op: dict[str, PosInt]
-    dedicated_units_per_pe: dict[str, PosInt] = {}
+    dedicated_units_per_pe: dict[str, NonNegInt] = {}
     count: PosInt = 1
     register_file_bytes_per_pe: Optional[PosInt] = None
+    register_file_reads_per_op: dict[str, NonNegInt] = {}
+    register_file_writes_per_op: dict[str, NonNegInt] = {}
     threads_per_instance: Optional[PosInt] = None
 
     @model_validator(mode="after")
@@ -69,7 +77,32 @@ class ComputeUnit(_Frozen):
         unknown = [op for op in self.dedicated_units_per_pe if op not in self.cycles_per_op]
         if unknown:
             raise ValueError(f"dedicated_units_per_pe.{unknown[0]}: not in cycles_per_op")
+        reserved = sorted(set(self.cycles_per_op) & set(RF_ACTIONS))
+        if reserved:
+            raise ValueError(f"cycles_per_op.{reserved[0]}: reserved for register-file actions")
+        for table in ("register_file_reads_per_op", "register_file_writes_per_op"):
+            per_op = getattr(self, table)
+            if not per_op:
+                continue
+            extra = sorted(set(per_op) - set(self.cycles_per_op))
+            if extra:
+                raise ValueError(f"{table}.{extra[0]}: not in cycles_per_op")
+            missing = sorted(set(self.cycles_per_op) - set(per_op))
+            if missing:
+                raise ValueError(f"{table}.{missing[0]}: missing (the table must cover every operator)")
         return self
+
+    def register_file_actions(self, work: Mapping[str, float]) -> dict[str, float]:
+        """``{"rf_read": n, "rf_write": n}`` (values) for operator counts ``work``; empty when the
+        unit has no register-file tables."""
+        out = {}
+        for action, table in (("rf_read", self.register_file_reads_per_op),
+                              ("rf_write", self.register_file_writes_per_op)):
+            if table:
+                n = sum(count * table[op] for op, count in work.items())
+                if n:
+                    out[action] = n
+        return out
 
     @property
     def lanes(self) -> int:
@@ -91,7 +124,7 @@ class ComputeUnit(_Frozen):
         lanes); an operator with dedicated units runs beside it, ceil(count x cycles / (lanes x
         units)); the op takes the longest of these. ``KeyError`` for an operator the unit lacks."""
         lanes = max(1, min(lanes, self.lanes))
-        dedicated = self.dedicated_units_per_pe
+        dedicated = {op: n for op, n in self.dedicated_units_per_pe.items() if n}
         serial = sum(n * self.cycles_per_op[op] for op, n in work.items() if n and op not in dedicated)
         parts = [-(-serial // lanes)]
         parts += [-(-(n * self.cycles_per_op[op]) // (lanes * dedicated[op])) for op, n in work.items()
@@ -213,7 +246,12 @@ def load_arch(name_or_path: str, overrides: Mapping[str, object] = {}) -> Arch:
             raise SpecError(f"{fname}: {key}: set by the loader, must not appear in the file")
     sources: dict[str, str] = {}
     data = _strip(raw, "", fname, sources)
+    family = _family(data.get("family"))
     for dotted, value in overrides.items():
+        hint = family.unread_hint(dotted) if family else None
+        if hint:
+            raise SpecError(f"{fname}: {dotted}: not read by the {family.name} family's simulator; "
+                            f"set {hint}")
         _apply_override(data, dotted, value, fname)
         sources[dotted] = "override"
     data["sources"] = dict(sorted(sources.items()))
@@ -226,6 +264,10 @@ def load_arch(name_or_path: str, overrides: Mapping[str, object] = {}) -> Arch:
 
 
 # ----------------------------------------------------------------------------- helpers
+def _family(name):
+    from .families import FAMILIES   # families imports nothing of spec at module level
+    return FAMILIES.get(name) if isinstance(name, str) else None
+
 
 def _check_source(src: Any, where: str, fname: str) -> str:
     if not isinstance(src, str) or not src.strip():

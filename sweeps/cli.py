@@ -79,6 +79,10 @@ def cmd_passes(args) -> int:
     return 0
 
 
+RAN = {"simulated": "the simulated schedule", "tiling": "the mapper's tiling only (reference-only schedule)",
+       "reference": "reference-only (no mapping)"}
+
+
 def cmd_verify(args) -> int:
     checks = registry()
     names = args.names or sorted(checks)
@@ -86,11 +90,12 @@ def cmd_verify(args) -> int:
     if unknown:
         raise ValueError(f"verify: unknown check {unknown[0]!r}; see `archsim list`")
     failed = 0
-    print(f"{'check':48} {'max_abs_err':>12} {'tolerance':>10}  status")
+    print(f"{'check':48} {'max_abs_err':>12} {'tolerance':>10}  {'status':8}  ran")
     for name in names:
         result = checks[name]()
         failed += not result.ok
-        print(f"{name:48} {result.max_abs_err:12.3e} {result.tol:10.1e}  {'ok' if result.ok else 'MISMATCH'}")
+        print(f"{name:48} {result.max_abs_err:12.3e} {result.tol:10.1e}  "
+              f"{'ok' if result.ok else 'MISMATCH':8}  {RAN[result.schedule]}")
     print(f"{len(names) - failed} passed, {failed} failed")
     return 1 if failed else 0
 

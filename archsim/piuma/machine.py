@@ -23,6 +23,9 @@ Model (numbers from the preset's ``piuma`` section and levels; see archsim/prese
   preset's ``dram_line_bytes`` granularity, so achieved bandwidth can never exceed the peak.
   Atomics hold one of ``spad_banks`` banks for ``atomic_occupancy_cycles`` each (per-bank, hence
   per-slot, serialisation; the slot-exact model is :class:`archsim.piuma.spad.Scratchpad`).
+  Remote atomics (SMASH v3's tables spread over every core's SPAD) hold a bank of the *other*
+  cores for the same occupancy, spread evenly over them (addresses interleaved over all cores),
+  and each crosses the network twice (request and response: ``spad.network_hop`` actions).
 * DRAM loads pay ``dram.latency_cycles`` plus the network latency times the share of remote
   channels ((cores-1)/cores, addresses interleaved over all cores' channels); a DMA burst pays
   ``dma_burst_latency_cycles`` once per quantum (double-buffered: later bursts overlap compute).
@@ -32,7 +35,7 @@ Model (numbers from the preset's ``piuma`` section and levels; see archsim/prese
 Leaves out: instruction caches, branch effects, register pressure, SPAD/cache capacity misses
 (mappers decide what lives where and check capacity), mesh topology and link contention (one
 average latency), DRAM row buffers and refresh, coherence (caches hold read-only data only),
-collective and remote-atomic engines beyond the counter pulls.
+collective engines, and network energy of remote DRAM accesses (only remote atomics are charged).
 """
 from __future__ import annotations
 
@@ -93,7 +96,9 @@ class _Machine:
         if pipe >= self.p.mtps_per_core:
             stall /= self.p.stp_memory_overlap
         nbytes = float(row["dram_read_bytes"] + row["dram_write_bytes"])
-        atom = float(row["atomics"] + pulled) * self.p.atomic_occupancy_cycles  # local banks only
+        atom = float(row["atomics"] + pulled) * self.p.atomic_occupancy_cycles
+        others = self.p.cores - 1
+        remote = float(row["remote_atomics"]) * self.p.atomic_occupancy_cycles / others if others else 0.0
         k = int(min(self.max_slices, max(1, -(-n // self.slice_instrs))))
         env = self.env
         for _ in range(k):
@@ -103,6 +108,10 @@ class _Machine:
                 done = max(done, self.dram.reserve(now, nbytes / k / self.dram_bw))
             if atom:
                 done = max(done, self.banks[core].reserve(now, atom / k))
+            if remote:
+                for c in range(self.p.cores):
+                    if c != core:
+                        done = max(done, self.banks[c].reserve(now, remote / k))
             self.events += 1
             yield env.timeout(done - now)
             self.thread_busy[core, t] += done - now
@@ -197,6 +206,7 @@ def simulate_piuma(program: PiumaProgram, arch, seed: int = 0, slice_instrs: int
                "spad.read": totals.get("spad_reads", 0), "spad.write": totals.get("spad_writes", 0),
                "spad.atomic": totals.get("atomics", 0) + totals.get("remote_atomics", 0),
                "cache.read": totals.get("cache_loads", 0),
+               "spad.network_hop": 2 * totals.get("remote_atomics", 0),
                "dram.read": -(-read_b // acc), "dram.write": -(-write_b // acc)}
     busy = {"mtp": float(m.pipe_instrs[:n_mtp].sum()), "stp": float(m.pipe_instrs[n_mtp:].sum()),
             "dram": float(m.dram.busy)}

@@ -10,6 +10,11 @@ with ``REL_TOL = 1e-9``, i.e. relative to the reference's magnitude, absolute
 for magnitudes below 1. ``ok`` iff the error is finite and ``<= tol``. For
 SpGEMM the sparsity patterns are compared first, after ``eliminate_zeros()``
 on both sides; a pattern mismatch reports ``max_abs_err = inf``.
+
+Each result says what its executor ran (``schedule``): ``simulated`` = the ops of a lowered,
+simulated program, in the simulated order and at its tile extents; ``tiling`` = an executor at the
+tiling a mapper chose, not the program's op order or fusion; ``reference`` = an executor or kernel
+against the reference, tied to no mapping (the default).
 """
 
 from __future__ import annotations
@@ -34,11 +39,12 @@ from .gemm import gemm_reference, gemm_tiled
 from .spgemm import spgemm_reference, spgemm_rowwise
 
 __all__ = [
-    "REL_TOL", "CheckResult", "Check", "registry", "compare_dense", "compare_sparse",
+    "REL_TOL", "SIMULATED", "TILING", "REFERENCE", "CheckResult", "Check", "registry", "compare_dense", "compare_sparse",
     "attention_check", "gemm_check", "spgemm_check", "uniform_sparse", "powerlaw_sparse",
 ]
 
 REL_TOL = 1e-9
+SIMULATED, TILING, REFERENCE = "simulated", "tiling", "reference"
 
 
 @dataclass(frozen=True)
@@ -49,6 +55,7 @@ class CheckResult:
     max_abs_err: float
     tol: float
     ok: bool
+    schedule: str = REFERENCE
 
 
 Check = Callable[[], CheckResult]
@@ -58,20 +65,20 @@ def _tol(ref_scale: float) -> float:
     return REL_TOL * max(1.0, float(ref_scale))
 
 
-def compare_dense(name: str, got, ref) -> CheckResult:
+def compare_dense(name: str, got, ref, schedule: str = REFERENCE) -> CheckResult:
     """Compare two dense arrays (shape mismatch or non-finite values fail)."""
     got = np.asarray(got, dtype=np.float64)
     ref = np.asarray(ref, dtype=np.float64)
     tol = _tol(np.max(np.abs(ref)) if ref.size else 0.0)
     if got.shape != ref.shape:
-        return CheckResult(name, float("inf"), tol, False)
+        return CheckResult(name, float("inf"), tol, False, schedule)
     err = float(np.max(np.abs(got - ref))) if ref.size else 0.0
     if not np.isfinite(err):
         err = float("inf")
-    return CheckResult(name, err, tol, err <= tol)
+    return CheckResult(name, err, tol, err <= tol, schedule)
 
 
-def compare_sparse(name: str, got, ref) -> CheckResult:
+def compare_sparse(name: str, got, ref, schedule: str = REFERENCE) -> CheckResult:
     """Compare two sparse matrices: same pattern after eliminating zeros, then values."""
     got = sp.csr_matrix(got, dtype=np.float64, copy=True)
     ref = sp.csr_matrix(ref, dtype=np.float64, copy=True)
@@ -84,11 +91,11 @@ def compare_sparse(name: str, got, ref) -> CheckResult:
                     and np.array_equal(got.indptr, ref.indptr)
                     and np.array_equal(got.indices, ref.indices))
     if not same_pattern:
-        return CheckResult(name, float("inf"), tol, False)
+        return CheckResult(name, float("inf"), tol, False, schedule)
     err = float(np.max(np.abs(got.data - ref.data))) if ref.nnz else 0.0
     if not np.isfinite(err):
         err = float("inf")
-    return CheckResult(name, err, tol, err <= tol)
+    return CheckResult(name, err, tol, err <= tol, schedule)
 
 
 def attention_check(name: str, executor: Callable, *, M0: int, P0: int, M: int = 64,

@@ -6,8 +6,11 @@ Overlap comes only from dependencies, FIFO resources and glb allocation:
 
 - 1-pass (``architecture``, ``binding``; ``cascade`` splits the Einsums differently): per tile
   (m1, p1) four ops A = BQK+LM (2D), B = RM+PRM (1D), C = SLN+SLD+SLNV (2D), D = SPD+RD+SPNV+RNV
-  (1D); ``cascade`` puts only BQK and SLNV on the 2D array. ``architecture`` runs one tile at a time
-  (A of a tile waits for the previous tile's C) and pays 2D fill/drain on every 2D op. ``binding``
+  (1D); ``cascade`` puts only BQK and SLNV on the 2D array and pays 2D fill/drain on every 2D op.
+  ``architecture`` runs one tile at a time (A of a tile waits for the previous tile's C and D) and
+  pays one 2D fill/drain per tile, on A: RM cannot start before LM has drained out of the array (the
+  artifact's +Architecture model, src/accel/stall_proposal.py, charges exactly one stall of
+  LM-latency x array side per tile and no second drain for SLNV). ``binding``
   lets the 2D array run one epoch ahead (A of tile t+1 may start once C of t-1 is done, so BQK of
   the next tile interleaves with SLNV of this one) and makes the 1D array trail by one epoch (D of
   tile t runs after B of tile t+1, so RM/PRM of the next tile never wait behind SPNV/RNV) and pays fill/drain once
@@ -59,14 +62,19 @@ def _onepass(mp: AttentionMapping, arch, nb: int, nm: int):
     cA, cB = op_cycles(arch, "pe2d", wA, l2), op_cycles(arch, "pe1d", wB, lB)
     cC, cD = op_cycles(arch, "pe2d", wC, l2), op_cycles(arch, "pe1d", wD, l1)
     cAV = op_cycles(arch, "pe1d", {"div": P0 * F}, l1)
-    every = mp.config != "binding"      # fill/drain on every 2D op unless interleaved
+    fd_on_A = mp.config != "binding"                 # a drain stall per tile unless interleaved
+    fd_on_C = mp.config == "cascade"                 # cascade: SLNV drains separately too
     trail = mp.config == "binding"      # 1D ops D trail the next tile's B (epoch pipelining)
     state = P1 * P0 * (E + 2 + F) * W    # Q, RM, RD, RNV per query (fusemax.md)
     kv = (E + F) * M0 * W
-    prev_q = prev_kv_last = prev_C = None    # prev_C: one tile at a time across the program
+    prev_q = prev_kv_last = prev_C = prev_D = None   # architecture: one tile at a time
+    # double buffering: a block's Q/state loads once the block two back is released, a K/V chunk
+    # once the chunk two back is consumed (its last C), so loads never race ahead of compute
+    releases: list[int] = []
+    kv_consumed: list[int] = []
     for blk in range(nb):
         q = b.add("ldQ", reads={"dram": P1 * P0 * E * W}, writes={"glb": P1 * P0 * E * W},
-                  alloc={"glb": state}, deps=(prev_q,))
+                  alloc={"glb": state}, deps=(prev_q, _back(releases, 2)))
         prev_q = q
         lastB, lastD = [None] * P1, [None] * P1
         pending = None
@@ -77,20 +85,20 @@ def _onepass(mp: AttentionMapping, arch, nb: int, nm: int):
         c_hist: list[int] = []
         for m1 in range(nm):
             ld = b.add("ldKV", reads={"dram": kv}, writes={"glb": kv}, alloc={"glb": kv},
-                       deps=(q, prev_kv_last))
+                       deps=(q, prev_kv_last, _back(kv_consumed, 2)))
             prev_kv_last = ld
             for p1 in range(P1):
                 first = blk == 0 and m1 == 0 and p1 == 0          # the pipeline starts once
                 last = blk == nb - 1 and m1 == nm - 1 and p1 == P1 - 1
                 if mp.config == "architecture":
-                    gate = prev_C
+                    gates = (prev_C, prev_D)
                 else:   # binding, cascade: the 2D array runs at most one tile ahead
-                    gate = c_hist[-2] if len(c_hist) >= 2 else None
-                a = b.add(f"A[{blk},{m1},{p1}]", "pe2d", cA + (fd if every or first else 0), wA,
-                          reads={"glb": (M0 + P0) * E * W}, deps=(ld, q, gate))
+                    gates = (c_hist[-2] if len(c_hist) >= 2 else None,)
+                a = b.add(f"A[{blk},{m1},{p1}]", "pe2d", cA + (fd if fd_on_A or first else 0), wA,
+                          reads={"glb": (M0 + P0) * E * W}, deps=(ld, q, *gates))
                 bb = b.add(f"B[{blk},{m1},{p1}]", "pe1d", cB, wB, reads={"glb": 2 * P0 * W}, writes={"glb": 2 * P0 * W},
                            deps=(a, lastB[p1]))
-                c = b.add(f"C[{blk},{m1},{p1}]", "pe2d", cC + (fd if every or last else 0), wC,
+                c = b.add(f"C[{blk},{m1},{p1}]", "pe2d", cC + (fd if fd_on_C or last else 0), wC,
                           reads={"glb": M0 * F * W}, free={"glb": kv} if p1 == P1 - 1 else None,
                           deps=(a, bb, ld))
                 if pending is not None:   # binding: D of the previous tile trails this tile's B
@@ -99,9 +107,11 @@ def _onepass(mp: AttentionMapping, arch, nb: int, nm: int):
                 if trail:
                     pending = (p1, c, bb)
                 else:
-                    lastD[p1] = emit_d(p1, c, bb)
+                    lastD[p1] = prev_D = emit_d(p1, c, bb)
                 lastB[p1] = bb
                 prev_C = c
+                if p1 == P1 - 1:
+                    kv_consumed.append(c)
                 c_hist.append(c)
         if pending is not None:
             lastD[pending[0]] = emit_d(*pending)
@@ -112,7 +122,7 @@ def _onepass(mp: AttentionMapping, arch, nb: int, nm: int):
                        deps=(lastD[p1],))
             stores.append(b.add("stO", reads={"glb": P0 * F * W}, writes={"dram": P0 * F * W},
                                 deps=(av,)))
-        b.add("release", free={"glb": state}, deps=tuple(stores))
+        releases.append(b.add("release", free={"glb": state}, deps=tuple(stores)))
     return b.program()
 
 
@@ -136,9 +146,12 @@ def _flat(mp: AttentionMapping, arch, nb: int, nm: int):
     tile = el * W
     on, off = _split_bytes(tile, mp.spill_fraction)
     wQK, wAV = {"mac": el * E}, {"mac": el * F}
-    wGM, wSN, wA = {"max": el}, {"sub": el, "exp": el, "add": el}, {"div": el}
+    # the first chunk of a row starts the running max / sum: M0 - 1 operators per query, then M0
+    wGM0, wGM = {"max": el - P0}, {"max": el}
+    wSN0, wSN = {"sub": el, "exp": el, "add": el - P0}, {"sub": el, "exp": el, "add": el}
+    wA = {"div": el}
     cQK, cAV = op_cycles(arch, "pe2d", wQK, l2), op_cycles(arch, "pe2d", wAV, l2)
-    cGM, cSN, cA = (op_cycles(arch, "pe1d", w, n1) for w in (wGM, wSN, wA))
+    cGM0, cGM, cSN0, cSN, cA = (op_cycles(arch, "pe1d", w, n1) for w in (wGM0, wGM, wSN0, wSN, wA))
     fixed = P0 * (E + F) * W
     prev_pass1 = None
     for blk in range(nb):
@@ -148,23 +161,24 @@ def _flat(mp: AttentionMapping, arch, nb: int, nm: int):
         for j in range(nm):
             k = b.add("ldK", reads={"dram": M0 * E * W}, writes={"glb": M0 * E * W},
                       deps=(q, _back(qks, 2)))
-            qk = b.add("QK", "pe2d", cQK + (fd if j == 0 else 0), wQK, reads={"glb": (M0 + P0) * E * W},
+            qk = b.add(f"QK[{blk},{j}]", "pe2d", cQK + (fd if j == 0 else 0), wQK, reads={"glb": (M0 + P0) * E * W},
                        writes={"glb": tile, **({"dram": off} if off else {})}, alloc={"glb": on},
                        deps=(k, q))
             qks.append(qk)
-            gm = b.add("GM", "pe1d", cGM, wGM, reads={"glb": tile}, deps=(qk, gm))
+            gm = b.add(f"GM[{blk},{j}]", "pe1d", cGM0 if j == 0 else cGM, wGM0 if j == 0 else wGM,
+                       reads={"glb": tile}, deps=(qk, gm))
         prev_pass1 = gm
         sn = None
         for j in range(nm):
-            sn = b.add("SN_SD", "pe1d", cSN, wSN, reads={"glb": on, **({"dram": off} if off else {})},
+            sn = b.add(f"SN_SD[{blk},{j}]", "pe1d", cSN0 if j == 0 else cSN, wSN0 if j == 0 else wSN, reads={"glb": on, **({"dram": off} if off else {})},
                        writes={"glb": on, **({"dram": off} if off else {})}, deps=(gm, sn))
         av, avs = None, []
         for j in range(nm):
             v = b.add("ldV", reads={"dram": M0 * F * W}, writes={"glb": M0 * F * W},
                       deps=(sn, _back(avs, 2)))
-            a = b.add("A", "pe1d", cA, wA, reads={"glb": on, **({"dram": off} if off else {})},
+            a = b.add(f"A[{blk},{j}]", "pe1d", cA, wA, reads={"glb": on, **({"dram": off} if off else {})},
                       writes={"glb": tile}, deps=(sn, v))
-            av = b.add("AV", "pe2d", cAV + (fd if j == nm - 1 else 0), wAV,
+            av = b.add(f"AV[{blk},{j}]", "pe2d", cAV + (fd if j == nm - 1 else 0), wAV,
                        reads={"glb": tile + M0 * F * W}, free={"glb": on}, deps=(a, v, av))
             avs.append(av)
         b.add("stO", reads={"glb": P0 * F * W}, writes={"dram": P0 * F * W}, free={"glb": fixed},
@@ -181,19 +195,24 @@ def _unfused(mp: AttentionMapping, arch, nb: int, nm: int):
     tile = el * W
     wQK, wAV = {"mac": el * E}, {"mac": el * F}
     wSM = {"max": el, "sub": el, "exp": el, "add": el, "div": el}
+    wSM0 = {**wSM, "max": el - P0, "add": el - P0}   # a row's first chunk starts its max and sum
     cQK, cAV = op_cycles(arch, "pe2d", wQK, l2), op_cycles(arch, "pe2d", wAV, l2)
-    cSM = op_cycles(arch, "pe1d", wSM, n1)
+    cSM0, cSM = op_cycles(arch, "pe1d", wSM0, n1), op_cycles(arch, "pe1d", wSM, n1)
     fd = fill_drain(arch)
     ends = []
+    prev, hist, first_qk = None, [], None
     for blk in range(nb):          # kernel 1: QK = Q x K, written to DRAM
-        q = b.add("ldQ", reads={"dram": P0 * E * W}, writes={"glb": P0 * E * W})
-        prev, hist = None, []
+        # double-buffered Q (the next block's Q loads once this block's first QK is done) and K
+        # (a chunk loads once the QK two chunks back is done), across blocks
+        q = b.add("ldQ", reads={"dram": P0 * E * W}, writes={"glb": P0 * E * W}, deps=(first_qk,))
         for j in range(nm):
             k = b.add("ldK", reads={"dram": M0 * E * W}, writes={"glb": M0 * E * W},
                       deps=(q, _back(hist, 2)))
-            prev = b.add("QK", "pe2d", cQK + (fd if blk == 0 and j == 0 else 0), wQK,
+            prev = b.add(f"QK[{blk},{j}]", "pe2d", cQK + (fd if blk == 0 and j == 0 else 0), wQK,
                          reads={"glb": (M0 + P0) * E * W}, writes={"glb": tile}, deps=(k, prev))
             hist.append(prev)
+            if j == 0:
+                first_qk = prev
             ends.append(b.add("stQK", reads={"glb": tile}, writes={"dram": tile}, deps=(prev,)))
     barrier = b.add("barrier", deps=tuple(ends))
     ends, hist = [], []
@@ -201,7 +220,7 @@ def _unfused(mp: AttentionMapping, arch, nb: int, nm: int):
         for j in range(nm):
             ld = b.add("ldQK", reads={"dram": tile}, writes={"glb": tile},
                        deps=(barrier, _back(hist, 2)))
-            sm = b.add("softmax", "pe1d", cSM, wSM, reads={"glb": 3 * tile}, writes={"glb": 2 * tile},
+            sm = b.add(f"softmax[{blk},{j}]", "pe1d", cSM0 if j == 0 else cSM, wSM0 if j == 0 else wSM, reads={"glb": 3 * tile}, writes={"glb": 2 * tile},
                        deps=(ld, _back(hist, 1)))
             hist.append(sm)
             ends.append(b.add("stA", reads={"glb": tile}, writes={"dram": tile}, deps=(sm,)))
@@ -211,7 +230,7 @@ def _unfused(mp: AttentionMapping, arch, nb: int, nm: int):
         for j in range(nm):
             ld = b.add("ldA_V", reads={"dram": tile + M0 * F * W}, writes={"glb": tile + M0 * F * W},
                        deps=(barrier, _back(hist, 2)))
-            prev = b.add("AV", "pe2d", cAV + (fd if blk == nb - 1 and j == nm - 1 else 0), wAV,
+            prev = b.add(f"AV[{blk},{j}]", "pe2d", cAV + (fd if blk == nb - 1 and j == nm - 1 else 0), wAV,
                          reads={"glb": tile + M0 * F * W}, deps=(ld, _back(hist, 1)))
             hist.append(prev)
         ends.append(b.add("stO", reads={"glb": P0 * F * W}, writes={"dram": P0 * F * W}, deps=(prev,)))

@@ -6,8 +6,11 @@ every power-of-two multiple of the array size that fits glb with double-buffered
 C tile, and keeps the one with the least DRAM traffic (ties: larger tiles, fewer ops). Loop order:
 row blocks (outer, the repeated unit the steady-state estimate extrapolates), column blocks, K steps;
 when Kb = K the A row block stays in glb across the column blocks. Fill/drain is paid once per GEMM
-(consecutive passes stream back to back). Leaves out bias, activations and partial edge tiles
-(shapes are padded up to a tile).
+(consecutive passes stream back to back). Edge tiles are costed at their actual extents: a tile of
+mb x nb outputs runs ceil(mb/rows) x ceil(nb/cols) array folds of kb systolic steps each (idle PEs
+of a partial fold cost time, not energy), each fold streams its own A rows and B columns from glb
+((fold rows + fold cols) x kb values, as the verified executor mappings/executors/gemm.py does),
+and DRAM moves only the real extents. Leaves out bias and activations.
 """
 from __future__ import annotations
 
@@ -15,7 +18,7 @@ from dataclasses import dataclass
 from math import ceil
 
 from ..spec import MappingError
-from .common import WORD_BYTES as W, Builder, fill_drain, op_cycles
+from .common import WORD_BYTES as W, Builder, fill_drain
 
 
 @dataclass(frozen=True)
@@ -32,6 +35,11 @@ class GemmMapping:
     @property
     def row_blocks(self) -> int:
         return ceil(self.M / self.Mb)
+
+    @property
+    def full_row_blocks(self) -> int:
+        """Row blocks of the full Mb rows (a partial last block, if any, comes after them)."""
+        return self.M // self.Mb
 
     def describe(self) -> dict[str, str]:
         return {"tiles": f"Mb={self.Mb},Nb={self.Nb},Kb={self.Kb}", "loop_order": "m,n,k",
@@ -74,32 +82,37 @@ def search_gemm(arch, M: int, K: int, N: int, mapper: str = "fusemax_gemm") -> G
 
 
 def build_gemm(mp: GemmMapping, arch, nb: int, nm: int = 1):
-    """``nb`` row blocks of the GEMM (``nm`` is unused: one inner extent, the full N and K)."""
+    """``nb`` full row blocks of the GEMM, then the partial last row block if M is not a multiple of
+    Mb (so the program for ``mp.full_row_blocks`` is the whole GEMM; ``nm`` is unused)."""
     b = Builder("gemm")
     u = arch.units["pe2d"]
     Mb, Nb, Kb, K, N = mp.Mb, mp.Nb, mp.Kb, mp.K, mp.N
     ksteps, cblocks = ceil(K / Kb), ceil(N / Nb)
     keep_a = Kb >= K
-    lanes = min(u.rows, Mb) * min(u.cols, Nb)
     fd = fill_drain(arch)
+    tail = mp.M - mp.full_row_blocks * Mb
+    row_extents = [Mb] * nb + ([tail] if tail else [])
     hist: list[int] = []
     prev_mm = None
-    for r in range(nb):
+    for r, mb in enumerate(row_extents):
         a_keep = None
         if keep_a:
-            a_keep = b.add("ldA", reads={"dram": Mb * K * W}, writes={"glb": Mb * K * W},
+            a_keep = b.add("ldA", reads={"dram": mb * K * W}, writes={"glb": mb * K * W},
                            deps=(hist[-1] if hist else None,))
         for c in range(cblocks):
+            nbw = min(Nb, N - c * Nb)
+            folds_r, folds_c = ceil(mb / u.rows), ceil(nbw / u.cols)
             for k in range(ksteps):
                 kb = min(Kb, K - k * Kb)
-                a_bytes = 0 if keep_a else Mb * kb * W
-                ld = b.add("ldB" if keep_a else "ldAB", reads={"dram": a_bytes + kb * Nb * W},
-                           writes={"glb": a_bytes + kb * Nb * W},
+                a_bytes = 0 if keep_a else mb * kb * W
+                ld = b.add("ldB" if keep_a else "ldAB", reads={"dram": a_bytes + kb * nbw * W},
+                           writes={"glb": a_bytes + kb * nbw * W},
                            deps=(a_keep, hist[-2] if len(hist) >= 2 else None))
-                work = {"mac": Mb * Nb * kb}
+                work = {"mac": mb * nbw * kb}
                 first = r == 0 and c == 0 and k == 0
-                prev_mm = b.add("mm", "pe2d", op_cycles(arch, "pe2d", work, lanes) + (fd if first else 0),
-                                work, reads={"glb": (Mb + Nb) * kb * W}, deps=(ld, prev_mm))
+                streamed = (mb * folds_c + nbw * folds_r) * kb * W   # per fold: its rows + cols
+                prev_mm = b.add(f"mm[{r},{c},{k}]", "pe2d", folds_r * folds_c * kb + (fd if first else 0),
+                                work, reads={"glb": streamed}, deps=(ld, prev_mm))
                 hist.append(prev_mm)
-            b.add("stC", reads={"glb": Mb * Nb * W}, writes={"dram": Mb * Nb * W}, deps=(prev_mm,))
+            b.add(f"stC[{r},{c}]", reads={"glb": mb * nbw * W}, writes={"dram": mb * nbw * W}, deps=(prev_mm,))
     return b.program()

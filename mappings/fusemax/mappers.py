@@ -118,10 +118,11 @@ class GemmMapper:
         return search_gemm(arch, M, K, N, self.name)
 
     def lower(self, cascade, mapping: GemmMapping, arch):
-        return build_gemm(mapping, arch, mapping.row_blocks)
+        return build_gemm(mapping, arch, mapping.full_row_blocks)
 
     def cost(self, mapping: GemmMapping, arch, **kw) -> SimResult:
-        return estimate(lambda nb, nm: build_gemm(mapping, arch, nb), arch, mapping.row_blocks, 1, **kw)
+        return estimate(lambda nb, nm: build_gemm(mapping, arch, nb), arch, mapping.full_row_blocks, 1,
+                        **kw)
 
 
 MAPPERS = {c: register(AttentionMapper(c)) for c in ("unfused", "flat", "cascade", "architecture", "binding")}

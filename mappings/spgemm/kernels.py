@@ -37,7 +37,27 @@ B_SPAD_SHARE = 0.5
 # the rest holds window metadata, work queues and staging buffers.
 TABLE_FRACTION = 0.75
 
-__all__ = ["build_inner", "build_outer", "build_rowwise_dense", "build_smash"]
+# assumption: defaults of the SMASH mapper options (docs/piuma.md): a hashing quantum of at most
+# ITEM_FLOPS partial products; windows sized for a table load factor of LOAD_FACTOR.
+ITEM_FLOPS = 512
+LOAD_FACTOR = 0.5
+
+__all__ = ["build_inner", "build_outer", "build_rowwise_dense", "build_smash", "mapper_constants"]
+
+
+def mapper_constants(options: dict | None = None) -> dict[str, float]:
+    """The SpGEMM mappers' own numbers a result depends on (all assumptions, see their comments):
+    ``costs.<step>`` instructions per step, element/pointer/partial-product bytes, the SPAD
+    shares and the SMASH defaults, with ``options`` (map.* of a point) replacing defaults."""
+    from .common import COSTS
+    out = {f"costs.{k}": v for k, v in COSTS.items()}
+    out.update({"elem_bytes": ELEM_BYTES, "ptr_bytes": PTR_BYTES, "pp_bytes": PP_BYTES,
+                "b_spad_share": B_SPAD_SHARE, "table_fraction": TABLE_FRACTION,
+                "item_flops": ITEM_FLOPS, "load_factor": LOAD_FACTOR})
+    for key, value in (options or {}).items():
+        if key in out:
+            out[key] = value
+    return out
 
 
 def _log2(x):
@@ -153,7 +173,7 @@ def build_outer(A, B, arch, T, distribution, **_):
             _stage("merge", merge, merge["instrs"] * (f > 0), cores, T, distribution)], {}
 
 
-def build_smash(A, B, arch, T, distribution, version=1, item_flops=512, load_factor=0.5,
+def build_smash(A, B, arch, T, distribution, version=1, item_flops=ITEM_FLOPS, load_factor=LOAD_FACTOR,
                 table_fraction=TABLE_FRACTION, **_):
     p = arch.piuma
     cores = p.cores

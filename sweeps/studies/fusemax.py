@@ -5,7 +5,9 @@ extrapolation (mappings.fusemax).
 Point keys: ``model`` (bert, trxl, t5, xlm), ``seq_len``, ``config`` (unfused, flat, cascade,
 architecture, binding), ``scope`` (attention or end_to_end); optional ``batch`` (default 64),
 ``queries`` (P, default seq_len: decode uses 1..64), ``pe_side`` (2D array side; the 1D array
-follows), ``arch.<path>`` overrides. ``config`` picks the mapper ``fusemax_<config>`` and the preset
+follows), ``exp_unit`` (``preset``, default, or ``serial``: a preset's dedicated exp units run on
+the 1D PE's ALU instead, the sensitivity variant of FLAT's exp unit; no effect on FuseMax, which
+has none), ``arch.<path>`` overrides. ``config`` picks the mapper ``fusemax_<config>`` and the preset
 (``flat`` for unfused/flat/cascade, ``fusemax`` for architecture/binding). End to end = the layer's
 attention followed by its six linear layers (GEMMs, kernels back to back), one encoder layer.
 """
@@ -23,7 +25,8 @@ from ..evaluators import Evaluator, register
 from ..params import study_classifier
 from .fusemax_report import report_sections
 
-KEYS = ("model", "seq_len", "config", "scope", "batch", "queries", "pe_side")
+KEYS = ("model", "seq_len", "config", "scope", "batch", "queries", "pe_side", "exp_unit")
+EXP_UNITS = ("preset", "serial")
 SCOPES = ("attention", "end_to_end")
 
 
@@ -37,8 +40,19 @@ def _int(params: dict, key: str, default=None) -> int:
     return value
 
 
-def _overrides(params: dict) -> tuple:
+def _overrides(params: dict, preset: str) -> tuple:
     out = {k[5:]: v for k, v in params.items() if k.startswith("arch.")}
+    exp_unit = params.get("exp_unit", "preset")
+    if exp_unit not in EXP_UNITS:
+        raise ValueError(f"exp_unit: expected one of {', '.join(EXP_UNITS)}, got {exp_unit!r}")
+    if exp_unit == "serial":
+        for name, unit in _arch(preset, ()).units.items():
+            for op in unit.dedicated_units_per_pe:
+                out[f"units.{name}.dedicated_units_per_pe.{op}"] = 0
+    cap = out.get("levels.glb.capacity_bytes")
+    if cap is not None:   # the presets price glb by capacity (archsim.energy.sram_access_pj_per_64b)
+        for rw in ("read", "write"):
+            out.setdefault(f"energy_pj.glb.{rw}", archsim.sram_access_pj_per_64b(int(cap)))
     if "pe_side" in params:
         side = _int(params, "pe_side")
         out.update({"units.pe2d.rows": side, "units.pe2d.cols": side, "units.pe1d.cols": side})
@@ -79,7 +93,7 @@ def evaluate(params: dict, seed: int = 0) -> dict:
     L = _int(params, "seq_len")
     P = _int(params, "queries", L)
     batch = _int(params, "batch", workloads.models.BATCH)
-    overrides = _overrides(params)
+    overrides = _overrides(params, PRESET_OF[config])
     arch = _arch(PRESET_OF[config], overrides)
     mapping, result = _attention(config, model, L, P, batch, overrides)
     attention_cycles = result.cycles

@@ -25,6 +25,7 @@ from archsim.record import result_metrics  # noqa: E402
 import workloads  # noqa: E402
 from archsim.families import get_family  # noqa: E402
 from mappings import map_cascade  # noqa: E402
+from mappings.spgemm.kernels import mapper_constants  # noqa: E402
 
 from ..evaluators import Evaluator, register  # noqa: E402
 from ..params import study_classifier  # noqa: E402
@@ -71,6 +72,9 @@ def evaluate(params: dict, seed: int = 0) -> dict:
         "multiplies": ct.get("mul", 0), "partial_products": ct.get("partial_products", 0),
         "windows": st.get("windows", 0), "line_bytes": arch.piuma.dram_line_bytes,
     })
+    # the mapper's own numbers are assumptions too: listed like the preset's
+    mapper = [f"map.{k}={v:g}" for k, v in sorted(mapper_constants(options).items())]
+    record["assumptions"] = ";".join(filter(None, [record.get("assumptions", ""), *mapper]))
     return record
 
 

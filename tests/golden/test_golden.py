@@ -15,11 +15,18 @@ GOLDEN = Path(__file__).parent
 COLUMNS = ["point_id", "status", "cycles", "bound_cycles", "energy_pj", "dram_bytes", "events"]
 
 
-@pytest.mark.parametrize("sweep", ["quickstart"])
+# quickstart is shipped; fusemax_small and smash_small are small subsets of the shipped studies
+SPECS = {"quickstart": SHIPPED_SWEEPS / "quickstart.yaml", "fusemax_small": GOLDEN / "fusemax_small.yaml",
+         "smash_small": GOLDEN / "smash_small.yaml"}
+
+
+@pytest.mark.parametrize("sweep", sorted(SPECS))
 def test_shipped_sweep_matches_golden(sweep, tmp_path, request):
-    spec = load_spec(SHIPPED_SWEEPS / f"{sweep}.yaml")
-    frame = run_sweep(expand(spec), tmp_path, seed=spec.seed)
-    got = frame[COLUMNS + [c for c in frame.columns if c.startswith(("util_", "busy_"))]]
+    spec = load_spec(SPECS[sweep])
+    frame = run_sweep(expand(spec), tmp_path, seed=spec.seed, evaluator=spec.evaluator)
+    assert (frame["status"] == "ok").all(), frame.get("error")
+    got = frame[[c for c in COLUMNS if c in frame.columns]
+                + [c for c in frame.columns if c.startswith(("util_", "busy_", "energy_")) and c not in COLUMNS]]
     path = GOLDEN / f"{sweep}.csv"
     if request.config.getoption("--update-golden"):
         got.to_csv(path, index=False)

@@ -6,7 +6,6 @@ import pytest
 
 import archsim
 from archsim.gpu import GpuProgram, Kernel, liveness, peak_bytes
-from archsim.gpu.energy_rules import sram_read_pj_64b
 from archsim.spec import PRESET_DIR
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -23,12 +22,6 @@ def test_shipped_gpu_presets_equal_their_derivation():
     tool = _tool()
     for name in tool.DEVICES:
         assert (PRESET_DIR / f"{name}.yaml").read_text() == tool.render(name), name
-
-
-def test_sram_rule_passes_through_horowitz_points():
-    assert sram_read_pj_64b(8 * 1024) == pytest.approx(10)
-    assert sram_read_pj_64b(32 * 1024) == pytest.approx(20)
-    assert sram_read_pj_64b(1024 * 1024) == pytest.approx(100)
 
 
 def test_presets_peak_rates_match_the_vendor_figures():

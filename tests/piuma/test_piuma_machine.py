@@ -76,3 +76,41 @@ def test_piuma_section_required_for_piuma_family(tmp_path):
     bad.write_text(text.split("\npiuma:\n")[0] + "\nenergy_pj:\n" + text.split("\nenergy_pj:\n")[1])
     with pytest.raises(archsim.SpecError, match="bad.yaml: piuma: required"):
         archsim.load_arch(str(bad))
+
+
+def test_remote_atomics_occupy_the_other_cores_banks_and_cost_network_energy():
+    """Core 0 hammers remote atomics; core 1 only does local ones. Core 1's banks are then
+    shared with core 0's traffic, so the run takes longer than core 1 alone."""
+    arch = archsim.load_arch("piuma8", {"piuma.atomic_occupancy_cycles": 20, "piuma.atomic_latency_cycles": 1,
+                                        "piuma.network_latency_cycles": 0})   # no stall: only banks bind
+    n = 64
+    local = {"instrs": np.full(n, 10), "atomics": np.full(n, 200)}
+    remote = {"instrs": np.full(n, 10), "remote_atomics": np.full(n, 200 * 7)}
+    idle = {"instrs": np.full(1, 1)}
+    alone = PiumaProgram("a", (Stage("s", per_core=((Batch(idle),), (Batch(local),))),), 16)
+    both = PiumaProgram("b", (Stage("s", per_core=((Batch(remote),), (Batch(local),))),), 16)
+    r_alone, r_both = simulate_piuma(alone, arch), simulate_piuma(both, arch)
+    assert r_both.cycles > 1.1 * r_alone.cycles
+    assert r_both.actions["spad.network_hop"] == 2 * n * 200 * 7
+    e = archsim.energy(r_both, arch)
+    assert e.by_action["spad.network_hop"] == pytest.approx(2 * n * 200 * 7 * 32.0)
+
+
+@pytest.mark.parametrize("path,instead", [
+    ("units.mtp.count", "piuma.mtps_per_core"), ("units.stp.count", "piuma.stps_per_core"),
+    ("units.dma.count", "nothing"), ("levels.spad.bandwidth_bytes_per_cycle", "piuma.spad_banks"),
+    ("levels.cache.bandwidth_bytes_per_cycle", "levels.cache.latency_cycles"),
+    ("levels.dram.channels", "levels.dram.bandwidth_bytes_per_cycle")])
+def test_overriding_a_field_the_simulator_does_not_read_is_refused(path, instead):
+    with pytest.raises(archsim.SpecError, match=rf"piuma8.yaml: {path}: not read by the piuma .*set {instead}"):
+        archsim.load_arch("piuma8", {path: 8})
+
+
+def test_fields_the_simulator_reads_change_the_result():
+    cols = {"instrs": np.full(64, 1000), "dram_loads": np.full(64, 100), "atomics": np.full(64, 3000),
+            "dram_read_bytes": np.full(64, 800)}
+    prog = PiumaProgram("r", (Stage("s", per_core=tuple((Batch(cols),) for _ in range(8))),), 16)
+    base = simulate_piuma(prog, archsim.load_arch("piuma8")).cycles
+    for path, value in (("piuma.mtps_per_core", 1), ("levels.dram.latency_cycles", 400),
+                        ("piuma.spad_banks", 1), ("levels.dram.bandwidth_bytes_per_cycle", 1.0)):
+        assert simulate_piuma(prog, archsim.load_arch("piuma8", {path: value})).cycles != base, path

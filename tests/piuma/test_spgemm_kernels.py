@@ -120,3 +120,14 @@ def test_bad_options_are_one_line_errors(rmat10):
         get_mapper("outer").map(CASCADE, archsim.load_arch("generic_array"), matrix=rmat10)
     with pytest.raises(MappingError, match="matrix"):
         get_mapper("outer").map(CASCADE, arch)
+
+
+def test_records_list_the_mapper_constants_they_depend_on():
+    from mappings.spgemm.common import COSTS
+    from sweeps.evaluators import get_evaluator
+    ev = get_evaluator("smash")
+    point = {"matrix": "rmat", "scale": 8, "edge_factor": 8, "arch": "piuma8", "kernel": "smash_v1"}
+    listed = ev.evaluate({**point, "map.table_fraction": 0.5}, 0)["assumptions"].split(";")
+    for step, n in COSTS.items():
+        assert f"map.costs.{step}={n:g}" in listed
+    assert "map.table_fraction=0.5" in listed and "map.load_factor=0.5" in listed
