@@ -3,7 +3,10 @@
 A mapper has a ``name``, a ``description``, ``map(cascade, arch, **options) -> mapping`` (checked;
 ``MappingError`` otherwise) and ``lower(cascade, mapping, arch) -> archsim.Program``. A mapping is
 any frozen object with ``mapper`` (the name that made it), ``backing_level`` (where DRAM traffic
-is counted) and ``describe() -> dict[str, str]`` (the choices a record shows). Family modules
+is counted) and ``describe() -> dict[str, str]`` (the choices a record shows). A mapper may also
+have ``choose_shape(shape, arch) -> dict[str, int]``: its values for shape parameters that are
+tiling choices (chunk sizes such as ``M0``, ``mappings.shape``), used wherever the user did not set
+them, so a cascade's example default never overrides a mapper's choice. Family modules
 (``mappings.mappers`` for the generic loop-nest mappers, later FuseMax and PIUMA ones) call
 ``register`` at import; ``mappings/__init__`` imports them all.
 """

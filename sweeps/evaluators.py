@@ -74,10 +74,34 @@ def evaluate_einsum_point(params: dict, seed: int = 0) -> dict:
     if fidelity not in FIDELITIES:
         raise ParamError(f"fidelity: expected one of {', '.join(FIDELITIES)}, got {fidelity!r}")
     p = split_params(params)
-    cascade = _cascade(p.workload, _key(p.shape))
     arch = _arch(p.arch, _key(p.arch_overrides))
-    program, backing_level, choices = _lowered(p, cascade, arch)
-    return program_metrics(program, arch, backing_level, seed, choices, fidelity=fidelity)
+    shape, defaulted = resolve_shape(p.workload, p.shape, get_mapper(p.mapping), arch)
+    cascade = _cascade(p.workload, _key(shape))
+    program, backing_level, choices = _lowered(p, shape, cascade, arch)
+    shown = {"shape": ",".join(f"{k}={v}" for k, v in cascade.shape.items()), "shape_defaults": defaulted}
+    return {**shown, **program_metrics(program, arch, backing_level, seed, choices, fidelity=fidelity)}
+
+
+def resolve_shape(workload: str, user_shape: dict, mapper, arch) -> tuple[dict, str]:
+    """The full shape a point runs (``user_shape`` first, then the mapper's ``choose_shape`` values,
+    then the cascade's example defaults) and a note naming every value the user did not set
+    (``"M0=256 (mapper), E=4 (cascade default)"``; empty when the user set them all)."""
+    defaults = workloads.shape_parameters(workload)
+    unknown = sorted(set(user_shape) - set(defaults))
+    if unknown:
+        raise ParamError(f"{unknown[0]}: not a shape parameter of {workload}; its parameters: "
+                         f"{', '.join(defaults)} (defaults {_show(defaults)})")
+    shape = {**defaults, **user_shape}
+    choose = getattr(mapper, "choose_shape", None)
+    chosen = {k: v for k, v in (choose(shape, arch) if choose else {}).items() if k not in user_shape}
+    shape.update(chosen)
+    notes = [f"{k}={v} ({'mapper' if k in chosen else 'cascade default'})"
+             for k, v in shape.items() if k not in user_shape]
+    return shape, ", ".join(notes)
+
+
+def _show(shape: dict) -> str:
+    return ",".join(f"{k}={v}" for k, v in shape.items())
 
 
 # The generic loop-nest mappers read only the arch's structure (units and level capacities; checked by
@@ -87,14 +111,14 @@ STRUCTURAL_MAPPERS = ("unfused", "fused")
 _PROGRAMS: dict[str, tuple] = {}
 
 
-def _structure_key(p, arch) -> str:
+def _structure_key(p, shape, arch) -> str:
     levels = {n: lv.capacity_bytes for n, lv in arch.levels.items()}
     units = {n: u.model_dump() for n, u in arch.units.items()}
-    return _key({"w": p.workload, "s": p.shape, "m": p.mapping, "o": p.map_options, "u": units, "l": levels})
+    return _key({"w": p.workload, "s": shape, "m": p.mapping, "o": p.map_options, "u": units, "l": levels})
 
 
-def _lowered(p, cascade, arch):
-    key = _structure_key(p, arch) if p.mapping in STRUCTURAL_MAPPERS else None
+def _lowered(p, shape, cascade, arch):
+    key = _structure_key(p, shape, arch) if p.mapping in STRUCTURAL_MAPPERS else None
     if key is not None and key in _PROGRAMS:
         return _PROGRAMS[key]
     mapping = get_mapper(p.mapping).map(cascade, arch, **p.map_options)

@@ -1,5 +1,6 @@
 """FuseMax-family mappers (registered as ``fusemax_<config>`` and ``fusemax_gemm``).
 
+``choose_shape`` sizes the cascade's chunk ``M0`` to the 2D array's rows when the user does not set it.
 ``map(cascade, arch, instances=1, P1=None, P0=None)`` picks the tiling the paper's artifact uses:
 M0 x P0 = the 2D array (256 x 256; P0 shrinks to P for decode), P1 = the most query tiles whose
 on-chip state (Q, RM, RD, RNV: E + 2 + F values per query, fusemax.md) fits glb next to two K/V tiles
@@ -12,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..registry import register
+from ..shape import array_sized_chunks
 from ..spec import MappingError
 from .attention import build_attention
 from .common import WORD_BYTES as W, AttentionMapping, check_fits, check_register_files
@@ -41,6 +43,12 @@ class AttentionMapper:
     @property
     def description(self) -> str:
         return f"FuseMax study, {self.config} configuration ({CASCADE_OF[self.config]})"
+
+    def choose_shape(self, shape: dict[str, int], arch) -> dict[str, int]:
+        """M0 spans the 2D array's rows (the artifact's 256; the largest divisor of M not above them)."""
+        if "pe2d" not in arch.units:
+            return {}
+        return array_sized_chunks(shape, arch.units["pe2d"].rows)
 
     def map(self, cascade, arch, **options) -> AttentionMapping:
         unknown = sorted(set(options) - set(OPTIONS))

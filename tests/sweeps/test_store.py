@@ -109,8 +109,10 @@ def test_program_cache_matches_fresh_lowering():
         evaluators.evaluate_einsum_point({**base, "mapping": mapper})          # fills the cache
         p = split_params({**base, "mapping": mapper, **timing})
         arch = archsim.load_arch(p.arch, p.arch_overrides)
-        cascade = workloads.build(p.workload, **p.shape)
-        cached, level, choices = evaluators._lowered(p, cascade, arch)
+        shape, _ = evaluators.resolve_shape(p.workload, p.shape, get_mapper(mapper), arch)
+        cascade = workloads.build(p.workload, **shape)
+        assert evaluators._structure_key(p, shape, arch) in evaluators._PROGRAMS   # a cache hit
+        cached, level, choices = evaluators._lowered(p, shape, cascade, arch)
         mapping = get_mapper(mapper).map(cascade, arch)
         assert cached == lower(cascade, mapping, arch)
         assert (level, choices) == (mapping.backing_level, mapping.describe())
