@@ -7,9 +7,9 @@ from . import mappers as _loop_nest_mappers  # noqa: F401  (registers unfused, f
 from . import spgemm as _spgemm_mappers  # noqa: F401  (registers the PIUMA SpGEMM mappers)
 from . import fusemax as _fusemax_mappers  # noqa: F401  (registers fusemax_*)
 from .registry import Mapper, UnknownMapperError, get_mapper, lower, mapper_names, register
-from .spec import Mapping, MappingError, check_mapping
+from .spec import CapacityError, Mapping, MappingError, check_mapping
 
 __all__ = [
-    "Mapper", "Mapping", "MappingError", "UnknownMapperError",
+    "CapacityError", "Mapper", "Mapping", "MappingError", "UnknownMapperError",
     "check_mapping", "get_mapper", "lower", "mapper_names", "register",
 ]

@@ -29,6 +29,7 @@ from .runner import Sweep, provenance, run_point, run_sweep, write_meta, write_r
 from .search import run_search, space as search_space
 from .spec import expand, expand_all, load_spec  # noqa: F401
 from .store import export
+from .validate import check_points
 
 SHIPPED_SWEEPS = Path(__file__).parent
 _ERROR_CLASS = re.compile(r"^[A-Za-z]+Error: ")  # records keep the class; the error line need not
@@ -146,6 +147,7 @@ def cmd_sweep(args) -> int:
         expansion = None
     else:
         expansion = expand_all(spec)
+        check_points(spec, expansion.points)      # every point checked before anything is written
     if args.dry_run:
         return _dry_run(spec, expansion, args)
     if args.out is None:

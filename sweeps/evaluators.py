@@ -25,10 +25,21 @@ from typing import Callable
 
 import archsim
 import workloads
-from mappings import get_mapper, lower
+from mappings import CapacityError, get_mapper, lower
 
 from .params import NAME_KEYS, ParamError, classify_key, split_params
 from .studies import load_studies
+
+
+@dataclass(frozen=True)
+class Param:
+    """One parameter an evaluator accepts: its key (or key pattern such as ``arch.<path>``), type,
+    default (``required`` when a point must set it) and meaning; ``archsim list --params`` prints them."""
+
+    name: str
+    type: str
+    default: str
+    meaning: str
 
 
 @dataclass(frozen=True)
@@ -43,6 +54,12 @@ class Evaluator:
     # shape, a matrix); points that differ in such a key are not alternatives to each other, so
     # reports compute Pareto fronts within groups of equal workload keys.
     is_workload_key: Callable[[str], bool] = lambda key: False
+    params: tuple[Param, ...] = ()
+    # check(params) raises (one line naming the parameter) when a point asks for something that does
+    # not exist or breaks a mapper's rules, without costing it; a design that merely does not fit the
+    # machine (mappings.CapacityError) passes, and its point records the error. A sweep checks every
+    # point before the first one runs (sweeps.validate).
+    check: Callable[[dict], None] = lambda params: None
 
 
 FIDELITIES = ("event", "bound")
@@ -221,6 +238,57 @@ def evaluator_names() -> list[str]:
     return sorted(_EVALUATORS)
 
 
+def check_einsum_point(params: dict) -> None:
+    """Everything ``evaluate_einsum_point`` needs before it costs: known names, a shape the cascade
+    accepts, overrides of existing preset fields, and mapper options the mapper accepts (mapped, so
+    its divisibility rules hold); a ``CapacityError`` (does not fit) is left to the point's record."""
+    params = dict(params)
+    fidelity = params.pop("fidelity", "event")
+    if fidelity not in FIDELITIES:
+        raise ParamError(f"fidelity: expected one of {', '.join(FIDELITIES)}, got {fidelity!r}")
+    p = split_params(params)
+    if p.workload not in workloads.cascade_names():
+        raise ParamError(f"workload: unknown cascade {p.workload!r} (known: {', '.join(workloads.cascade_names())})")
+    arch = _named("arch", _arch, p.arch, _key(p.arch_overrides))
+    mapper = _named("mapping", get_mapper, p.mapping)
+    shape, _ = resolve_shape(p.workload, p.shape, mapper, arch)
+    cascade = _cascade(p.workload, _key(shape))
+    try:
+        mapper.map(cascade, arch, **p.map_options)
+    except CapacityError:
+        pass
+
+
+def _named(key: str, load, name, *args):
+    """``load(name, *args)``, with an unknown-name error blamed on ``key`` (``mapping: unknown ...``)."""
+    try:
+        return load(name, *args)
+    except ValueError as err:
+        if f"unknown {'mapper' if key == 'mapping' else 'preset'}" in str(err).split(";")[0] \
+                and not str(err).startswith(f"{key}:"):
+            raise ParamError(f"{key}: {err}") from None
+        raise
+
+
+EINSUM_PARAMS = (
+    Param("workload", "cascade name", "required", "what is computed (`archsim list`: cascades)"),
+    Param("arch", "preset name or YAML path", "required", "the machine (`archsim describe PRESET`)"),
+    Param("mapping", "mapper name", "required", "how the cascade runs on the machine (`archsim list`: mappers)"),
+    Param("M, P, E, F, M0, ...", "int", "the mapper's chunk size, else the cascade's example default",
+          "an upper-case shape parameter of the workload; every record names the values it ran with "
+          "(`shape`, `shape_defaults`)"),
+    Param("arch.<path>", "number", "the preset's value",
+          "override one preset field, e.g. arch.levels.glb.capacity_bytes (the field must exist)"),
+    Param("map.<option>", "value", "the mapper's choice",
+          "a mapper option: map.tiles.<rank>, map.loop_order (a,b), map.spatial.<unit> (a,b), "
+          "map.binding.<einsum>, map.storage.<tensor>, map.word_bytes; FuseMax mappers: map.instances, "
+          "map.P1, map.P0"),
+    Param("fidelity", "event | bound", "event", "event: discrete-event simulation; bound: closed-form "
+          "roofline (cycles are the lower bound, energy identical)"),
+)
+
+
 register(Evaluator("einsum", "a registered cascade on a preset with a mapper (workload, arch, mapping)",
                    NAME_KEYS, classify_einsum_key, evaluate_einsum_point,
-                   is_workload_key=lambda key: key == "workload" or classify_einsum_key(key) == "shape"))
+                   is_workload_key=lambda key: key == "workload" or classify_einsum_key(key) == "shape",
+                   params=EINSUM_PARAMS, check=check_einsum_point))
