@@ -90,13 +90,26 @@ def evaluate_einsum_point(params: dict, seed: int = 0) -> dict:
     fidelity = params.pop("fidelity", "event")
     if fidelity not in FIDELITIES:
         raise ParamError(f"fidelity: expected one of {', '.join(FIDELITIES)}, got {fidelity!r}")
+    arch, cascade, defaulted, (program, backing_level, choices) = _prepare(params)
+    shown = {"shape": ",".join(f"{k}={v}" for k, v in cascade.shape.items()), "shape_defaults": defaulted}
+    return {**shown, **program_metrics(program, arch, backing_level, seed, choices, fidelity=fidelity)}
+
+
+def einsum_program(params: dict):
+    """``(program, arch)`` of an ``einsum`` point (its ``fidelity`` ignored): what ``archsim run
+    --trace`` simulates with a timeline."""
+    params = {k: v for k, v in params.items() if k != "fidelity"}
+    arch, _, _, (program, _, _) = _prepare(params)
+    return program, arch
+
+
+def _prepare(params: dict):
+    """(arch, cascade, shape_defaults note, (program, backing level, mapping choices)) of a point."""
     p = split_params(params)
     arch = _arch(p.arch, _key(p.arch_overrides))
     shape, defaulted = resolve_shape(p.workload, p.shape, get_mapper(p.mapping), arch)
     cascade = _cascade(p.workload, _key(shape))
-    program, backing_level, choices = _lowered(p, shape, cascade, arch)
-    shown = {"shape": ",".join(f"{k}={v}" for k, v in cascade.shape.items()), "shape_defaults": defaulted}
-    return {**shown, **program_metrics(program, arch, backing_level, seed, choices, fidelity=fidelity)}
+    return arch, cascade, defaulted, _lowered(p, shape, cascade, arch)
 
 
 def resolve_shape(workload: str, user_shape: dict, mapper, arch) -> tuple[dict, str]:

@@ -26,6 +26,17 @@ CASCADE_OF = {"unfused": "attention_3pass", "flat": "attention_3pass", "cascade"
 PRESET_OF = {"unfused": "flat", "flat": "flat", "cascade": "flat", "architecture": "fusemax",
              "binding": "fusemax"}
 OPTIONS = ("instances", "P1", "P0")
+# The paper's names for its five configurations (fusemax.md), as `archsim list` shows them.
+CONFIG_DESCRIPTIONS = {
+    "unfused": "Unfused (paper baseline): 3-pass attention as three kernels (QK, softmax, AV), QK and A "
+               "through DRAM, on FLAT's arrays",
+    "flat": "FLAT: 3-pass attention fused per block of 256 queries, QK kept in the buffer (spilled "
+            "when it does not fit), on FLAT's arrays",
+    "cascade": "+Cascade: the 1-pass cascade (attention_1pass) on FLAT's arrays, one tile at a time",
+    "architecture": "+Architecture: the 1-pass cascade on FuseMax's arrays, one tile at a time",
+    "binding": "FuseMax (+Binding): the 1-pass cascade on FuseMax's arrays, the 2D array one epoch "
+               "ahead of the 1D array so both stay busy",
+}
 
 
 def _pow2_floor(x: int) -> int:
@@ -42,7 +53,7 @@ class AttentionMapper:
 
     @property
     def description(self) -> str:
-        return f"FuseMax study, {self.config} configuration ({CASCADE_OF[self.config]})"
+        return CONFIG_DESCRIPTIONS[self.config]
 
     def choose_shape(self, shape: dict[str, int], arch) -> dict[str, int]:
         """M0 spans the 2D array's rows (the artifact's 256; the largest divisor of M not above them)."""
