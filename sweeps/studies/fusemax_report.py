@@ -13,6 +13,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from ..plots import axis_label, save  # noqa: E402
 from ..report import markdown_table  # noqa: E402
 
 CONFIGS = ("unfused", "flat", "cascade", "architecture", "binding")
@@ -45,16 +46,14 @@ def _bars(ax, table: pd.DataFrame, prefix: str, title: str, ylabel: str) -> None
     ax.set_xticks(x + 0.4 - width / 2)
     ax.set_xticklabels([f"{m}\n{s // 1024}K" for m, s in table.index], fontsize=6)
     ax.set_title(title)
+    ax.set_xlabel("model, sequence length (tokens)")
     ax.set_ylabel(ylabel)
     ax.legend(fontsize=7)
     ax.grid(True, axis="y", alpha=0.3)
 
 
 def _save(fig, out_dir: Path, name: str) -> str:
-    (out_dir / "plots").mkdir(exist_ok=True)
-    fig.tight_layout()
-    fig.savefig(out_dir / "plots" / name, dpi=100)
-    plt.close(fig)
+    save(fig, out_dir / "plots" / name, dpi=100)
     return name
 
 
@@ -71,6 +70,8 @@ def _paper_sections(frame: pd.DataFrame, out_dir: Path) -> list[str]:
                 ax.plot(tab.index, tab[c], marker="o", label=c)
             ax.set_xscale("log", base=2)
             ax.set_title(f"{unit} (E = 64 models, attention)")
+            ax.set_xlabel("sequence length (tokens)")
+            ax.set_ylabel(f"{unit} (useful PE-cycles / PE-cycles)")
             ax.set_ylim(0, 1.05)
             ax.legend(fontsize=7)
         lines += [f"![Fig. 6](plots/{_save(fig, out_dir, 'fig6_utilisation.png')})", ""]
@@ -163,9 +164,9 @@ def _generic_lines(frame: pd.DataFrame, out_dir: Path, x: str, title: str) -> li
         g = g.groupby(x, as_index=False)[["latency_s", "util_2d"]].mean().sort_values(x)
         axes[0].plot(g[x], g["latency_s"], marker="o", label=c)
         axes[1].plot(g[x], g["util_2d"], marker="o", label=c)
-    for ax, yl in zip(axes, ("latency (s)", "2D utilisation")):
+    for ax, yl in zip(axes, ("latency (s)", "2D utilisation (useful PE-cycles / PE-cycles)")):
         ax.set_xscale("log", base=2)
-        ax.set_xlabel(x)
+        ax.set_xlabel(axis_label(x))
         ax.set_ylabel(yl)
         ax.legend(fontsize=7)
     axes[0].set_yscale("log")

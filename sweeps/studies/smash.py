@@ -26,6 +26,7 @@ from mappings import get_mapper  # noqa: E402
 
 from ..evaluators import Evaluator, Param, register  # noqa: E402
 from ..params import ParamError  # noqa: E402
+from ..plots import save  # noqa: E402
 from ..report import markdown_table  # noqa: E402
 
 KEYS = ("matrix", "scale", "edge_factor", "seed", "kernel", "arch", "distribution", "threads",
@@ -141,14 +142,12 @@ def _plot_cycles(ok: pd.DataFrame, path: Path) -> None:
             g = sub[sub["kernel"] == kernel].groupby("scale")["cycles"].mean()
             ax.plot(g.index, g.values, marker="o", color=colours[kernel], label=kernel)
         ax.set_yscale("log")
-        ax.set_xlabel("R-MAT scale")
+        ax.set_xlabel("R-MAT scale (log2 rows)")
+        ax.set_ylabel("cycles")
         ax.set_title(f"distribution: {panel}" if panel else "cycles")
         ax.grid(True, which="both", alpha=0.3)
-    axes[0][0].set_ylabel("cycles")
     axes[0][-1].legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save(fig, path)
 
 
 MATRICES = ("rmat", "uniform", "powerlaw")
