@@ -5,7 +5,8 @@ Takes a :class:`Program` (tile-level op DAG), never an Einsum. See docs/interfac
 
 from .bound import Bound, bound
 from .energy import EnergyBreakdown, energy
-from .engine import SimResult, simulate
+from .engine import simulate
+from .result import SimResult
 from .errors import MissingEnergyError, ProgramError, SpecError
 from .program import Op, Program
 from .spec import Arch, ComputeUnit, StorageLevel, load_arch, preset_names
@@ -17,7 +18,7 @@ __all__ = [
 ]
 
 # PIUMA family: thread-level simpy model, see archsim/piuma/.
-from .piuma import Batch, PiumaProgram, PiumaResult, Stage, simulate_piuma  # noqa: E402
+from .piuma import Batch, PiumaProgram, Stage, simulate_piuma  # noqa: E402
 
-__all__ += ["Batch", "PiumaProgram", "PiumaResult", "Stage", "simulate_piuma"]
+__all__ += ["Batch", "PiumaProgram", "Stage", "simulate_piuma"]
 from .area import area_um2, total_area_mm2  # noqa: E402,F401

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass
 
 from .plan import gc_paused, make_plan
 
-__all__ = ["bound", "Bound"]
+__all__ = ["bound", "bound_result", "Bound"]
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,10 @@ def bound(program, arch) -> Bound:
     """Closed-form lower bound of :func:`archsim.simulate` for ``program`` on ``arch``."""
     with gc_paused():
         plan = make_plan(program, arch)  # validates the program against arch
+    return _bound(program, arch, plan)
+
+
+def _bound(program, arch, plan) -> Bound:
     durations = plan.durations
     finish = [0] * len(durations)
     for i, op in enumerate(program.ops):
@@ -62,3 +66,20 @@ def bound(program, arch) -> Bound:
             bottleneck, cycles = name, c
     return Bound(cycles=cycles, critical_path_cycles=critical, resource_cycles=resource,
                  bottleneck=bottleneck)
+
+
+def bound_result(program, arch):
+    """:func:`bound` as a :class:`~archsim.result.SimResult` (fidelity ``bound``): the bound's
+    cycles, the program's actions and traffic, busy = each unit's resource bound x its count (the
+    held fraction the bound implies); no occupancy, no events."""
+    from .result import SimResult
+
+    with gc_paused():
+        plan = make_plan(program, arch)
+    b = _bound(program, arch, plan)
+    return SimResult(program=program.name, arch=arch.name, family=arch.family, cycles=b.cycles,
+                     seconds=b.cycles / arch.clock_hz,
+                     busy_cycles={u: b.resource_cycles.get(u, 0) * arch.units[u].count for u in arch.units},
+                     servers={u: unit.count for u, unit in arch.units.items()},
+                     actions=plan.actions, traffic_bytes=plan.traffic_bytes, peak_bytes={},
+                     events=0, ops=len(program.ops), fidelity="bound")

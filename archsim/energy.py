@@ -53,6 +53,12 @@ def energy(result, arch) -> EnergyBreakdown:
         e = count * pj
         by_action[action] = e
         by_component[component] = by_component.get(component, 0.0) + e
+    if arch.static_power_w:
+        static_pj = arch.static_power_w * result.seconds * 1e12
+        by_action["static"] = static_pj
+        by_component["static"] = static_pj
+        if "static_power_w" in placeholder_set:
+            placeholders.append("static_power_w")
     return EnergyBreakdown(arch=arch.name, total_pj=sum(by_action.values()),
                            by_component=by_component, by_action=by_action,
                            placeholders=tuple(placeholders))

@@ -9,8 +9,8 @@ so an op's hold on a resource starts at max(now, when that resource frees up). A
 follows its hold without occupying it (pipelined). The op finishes when its last hold plus latency
 ends and then releases its ``free`` bytes. Time is integer cycles.
 
-Implementation. Because a FIFO server with known hold times needs no queue, a resource is just its
-next-free time; one simpy ``Timeout`` per op with a nonzero duration is the only event, its callback
+Implementation. Because a FIFO server with known hold times needs no queue, a resource is a
+:class:`~archsim.resources.Servers` (next-free times); one simpy ``Timeout`` per op with a nonzero duration is the only event, its callback
 completes the op and starts what became ready. Zero-length ops complete without an event. The run
 is deterministic; ``seed`` is accepted for stochastic components to come and is unused today.
 Leaves out: preemption, priorities other than FIFO, partial overlap of an op's phases (load then
@@ -20,7 +20,6 @@ compute then store): the mapping expresses that by splitting ops.
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import asdict, dataclass
 from heapq import heappop
 
 import simpy
@@ -29,31 +28,10 @@ from simpy.events import Timeout
 
 from .errors import ProgramError
 from .plan import gc_paused, make_plan
+from .resources import Servers
+from .result import SimResult
 
-__all__ = ["simulate", "SimResult", "CountingEnvironment"]
-
-
-@dataclass(frozen=True)
-class SimResult:
-    """Outcome of :func:`simulate`. ``busy_cycles[x]``: server-cycles x was busy (for a unit with
-    ``count`` instances or a level with ``channels``, summed over them, so utilisation is
-    busy / (cycles * servers)). ``actions``: see :func:`archsim.plan.count_actions`.
-    ``peak_bytes``: peak occupancy per level from alloc/free. ``events``: simpy events processed.
-    ``trace`` (only with ``simulate(..., trace=True)``): per op (index, start, end) cycles, where
-    start is when its deps were done and its alloc was taken (holds may queue after that)."""
-
-    program: str
-    arch: str
-    cycles: int
-    busy_cycles: dict[str, int]
-    actions: dict[str, int]
-    peak_bytes: dict[str, int]
-    events: int
-    ops: int
-    trace: tuple[tuple[int, int, int], ...] = ()  # (op, start, end) in start order, if traced
-
-    def to_dict(self) -> dict:
-        return asdict(self)
+__all__ = ["simulate", "CountingEnvironment"]
 
 
 class CountingEnvironment(simpy.Environment):
@@ -98,9 +76,8 @@ def _simulate(program, arch, trace: bool) -> SimResult:
     remaining = list(plan.ndeps)
 
     holds = plan.holds
-    single = [s == 1 for s in plan.res_servers]
-    free_at: list = [0 if s == 1 else [0] * s for s in plan.res_servers]
-    busy = [0] * len(plan.res_names)
+    servers = [Servers(s) for s in plan.res_servers]
+    reserve = [s.reserve for s in servers]
     env = CountingEnvironment()
     done: deque[int] = deque()
     waiting: list[int] = []
@@ -121,19 +98,7 @@ def _simulate(program, arch, trace: bool) -> SimResult:
         now = env._now
         end = now
         for r, d, lat in holds[i]:
-            if single[r]:
-                s = free_at[r]
-                if s < now:
-                    s = now
-                e = s + d
-                free_at[r] = e
-            else:
-                fl = free_at[r]
-                k = fl.index(min(fl))
-                s = fl[k] if fl[k] > now else now
-                e = s + d
-                fl[k] = e
-            busy[r] += d
+            e = reserve[r](now, d)
             if e + lat > end:
                 end = e + lat
         if trace:
@@ -183,18 +148,18 @@ def _simulate(program, arch, trace: bool) -> SimResult:
         raise ProgramError(_deadlock_message(program, waiting, allocs, occ, cap, level_names,
                                              remaining))
     busy_by: dict[str, int] = {name: 0 for name in (*arch.units, *arch.levels)}
+    servers_by: dict[str, int] = {name: 0 for name in (*arch.units, *arch.levels)}
     for r, owner in enumerate(plan.res_owner):
-        busy_by[owner] += busy[r]
+        busy_by[owner] += servers[r].busy
+        servers_by[owner] += plan.res_servers[r]
+    cycles = int(env.now)
     return SimResult(
-        program=program.name,
-        arch=arch.name,
-        cycles=int(env.now),
-        busy_cycles=busy_by,
-        actions=plan.actions,
+        program=program.name, arch=arch.name, family=arch.family,
+        cycles=cycles, seconds=cycles / arch.clock_hz,
+        busy_cycles=busy_by, servers=servers_by,
+        actions=plan.actions, traffic_bytes=plan.traffic_bytes,
         peak_bytes=dict(zip(level_names, peak)),
-        events=env.processed,
-        ops=n,
-        trace=tuple(log),
+        events=env.processed, ops=n, trace=tuple(log),
     )
 
 

@@ -51,6 +51,7 @@ class Plan:
     allocs: tuple[tuple[tuple[int, int], ...], ...]
     frees: tuple[tuple[tuple[int, int], ...], ...]
     actions: dict[str, int]       # see count_actions
+    traffic_bytes: dict[str, int]  # bytes read plus written per level, whole program
     children: tuple[list[int], ...]  # op -> ops that depend on it (deduplicated)
     ndeps: tuple[int, ...]        # distinct deps per op
 
@@ -95,6 +96,7 @@ def _make_plan(program, arch) -> Plan:
     pointer = [0] * len(level_names)
     n_read = [0] * len(level_names)
     n_write = [0] * len(level_names)
+    traffic = [0] * len(level_names)
     work: dict[tuple[str, str], int] = {}
     holds_all, durations, allocs, frees = [], [], [], []
     children: list[list[int]] = []
@@ -138,6 +140,7 @@ def _make_plan(program, arch) -> Plan:
             if nbytes <= 0:
                 continue
             li, base, chans, lat, bw, ab, _ = lvl_info[lname]
+            traffic[li] += nbytes
             if chans == 1:
                 c = math.ceil(nbytes / bw - _EPS)
                 holds.append((base, c, lat))
@@ -184,7 +187,7 @@ def _make_plan(program, arch) -> Plan:
             acts[lname + ".write"] = n_write[li]
     return Plan(tuple(names), tuple(owner), tuple(servers), tuple(holds_all), tuple(durations),
                 level_names, tuple(allocs), tuple(frees), dict(sorted(acts.items())),
-                tuple(children), tuple(ndeps))
+                dict(zip(level_names, traffic)), tuple(children), tuple(ndeps))
 
 
 def count_actions(program, arch) -> dict[str, int]:

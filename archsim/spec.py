@@ -24,6 +24,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from .errors import SpecError
+from .families import FAMILIES
+from .gpu.params import GpuParams
 
 __all__ = ["Arch", "ComputeUnit", "StorageLevel", "PiumaParams", "load_arch", "preset_names", "PRESET_DIR"]
 
@@ -53,7 +55,7 @@ class ComputeUnit(_Frozen):
     not model threads.
     """
 
-    kind: Literal["pe_array_2d", "pe_array_1d", "simd", "scalar", "pipeline", "dma"]
+    kind: Literal["pe_array_2d", "pe_array_1d", "simd", "scalar", "pipeline", "dma", "sm_pipe"]
     rows: PosInt
     cols: PosInt
     cycles_per_op: dict[str, PosInt]
@@ -73,6 +75,15 @@ class ComputeUnit(_Frozen):
     def lanes(self) -> int:
         """Lanes per instance: rows * cols."""
         return self.rows * self.cols
+
+    def fill_drain_cycles(self, rows_used: int, cols_used: int) -> int:
+        """Cycles to fill and drain the array when a tile uses ``rows_used`` x ``cols_used`` of it:
+        ``max(rows_used, cols_used)`` (operands skew in along one edge while results drain along the
+        other, overlapped; the FuseMax paper: "fill and drain of a 256-wide array take about 256
+        cycles"). Zero for a 1-row unit (a vector or SIMD pipe has no skew)."""
+        if self.kind != "pe_array_2d":
+            return 0
+        return max(min(rows_used, self.rows), min(cols_used, self.cols))
 
     def cycles_for(self, work: dict[str, int], lanes: int) -> int:
         """Cycles to run ``work`` (operator -> element count) spread over ``lanes`` lanes (capped
@@ -127,7 +138,7 @@ class Arch(_Frozen):
     ``sources``/``placeholders``/``path`` are filled by the loader, never written in YAML."""
 
     name: str
-    family: Literal["spatial", "piuma", "gpu", "generic"]
+    family: Literal["spatial", "piuma", "gpu"]  # archsim.families.FAMILIES
     description: str
     clock_hz: PosFloat
     units: dict[str, ComputeUnit]
@@ -135,6 +146,8 @@ class Arch(_Frozen):
     energy_pj: dict[str, dict[str, NonNegFloat]]
     area_um2: dict[str, NonNegFloat] = {}
     piuma: Optional[PiumaParams] = None
+    gpu: Optional[GpuParams] = None
+    static_power_w: Optional[NonNegFloat] = None
     sources: dict[str, str] = {}
     placeholders: tuple[str, ...] = ()
     path: str = ""
@@ -148,8 +161,10 @@ class Arch(_Frozen):
         clash = sorted(set(self.units) & set(self.levels))
         if clash:
             raise ValueError(f"levels.{clash[0]}: name used by both a unit and a level")
-        if (self.family == "piuma") != (self.piuma is not None):
-            raise ValueError("piuma: required exactly when family is 'piuma'")
+        for family in FAMILIES.values():
+            section = family.params_section
+            if section and (self.family == family.name) != (getattr(self, section) is not None):
+                raise ValueError(f"{section}: required exactly when family is '{family.name}'")
         known = set(self.units) | set(self.levels)
         for section in ("energy_pj", "area_um2"):
             for comp in getattr(self, section):
@@ -157,6 +172,12 @@ class Arch(_Frozen):
                     raise ValueError(f"{section}.{comp}: not a unit or level "
                                      f"(known: {', '.join(sorted(known))})")
         return self
+
+    @property
+    def backing_level(self) -> str:
+        """The level that backs all others (DRAM, HBM): the one with the largest capacity, first in
+        declaration order on a tie. ``dram_bytes`` in records is the traffic at this level."""
+        return max(self.levels, key=lambda name: self.levels[name].capacity_bytes)
 
     def energy_source(self, component: str, action: str) -> str:
         return self.sources.get(f"energy_pj.{component}.{action}", "")

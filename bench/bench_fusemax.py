@@ -32,7 +32,7 @@ def main() -> None:
     print(f"{args.spec}: {len(frame)} points ({len(ok)} ok) in {wall:.1f} s wall on {args.jobs} jobs "
           f"({len(frame) / wall:.1f} points/s)")
     print(f"events per point: mean {ok['events'].mean():.0f}, max {ok['events'].max():.0f}")
-    table = ok.groupby(["scope", "config"])[["events", "ops_simulated", "ops_represented"]].mean()
+    table = ok.groupby(["scope", "config"])[["events", "ops", "ops_represented"]].mean()
     print(table.to_string(float_format=lambda v: f"{v:.3g}"))
 
 

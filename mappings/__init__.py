@@ -1,15 +1,19 @@
 """How a cascade runs on a machine: mapping specs, legality checks, mappers and lowering.
 
-Imports ``workloads`` and ``archsim``; never ``sweeps``. Importing this package registers every
-mapper family (see ``mappings.registry``).
+Imports ``workloads`` and ``archsim``; never ``sweeps``. Importing this package imports every
+module in it, and mapper modules register their mappers as they load (see ``mappings.registry``):
+adding a mapper is adding a module.
 """
-from . import mappers as _loop_nest_mappers  # noqa: F401  (registers unfused, fused)
-from . import spgemm as _spgemm_mappers  # noqa: F401  (registers the PIUMA SpGEMM mappers)
-from . import fusemax as _fusemax_mappers  # noqa: F401  (registers fusemax_*)
-from .registry import Mapper, UnknownMapperError, get_mapper, lower, mapper_names, register
+import importlib as _importlib
+import pkgutil as _pkgutil
+
+from .registry import Mapper, UnknownMapperError, get_mapper, lower, map_cascade, mapper_names, register
 from .spec import CapacityError, Mapping, MappingError, check_mapping
+
+for _info in _pkgutil.iter_modules(__path__):
+    _importlib.import_module(f"{__name__}.{_info.name}")
 
 __all__ = [
     "CapacityError", "Mapper", "Mapping", "MappingError", "UnknownMapperError",
-    "check_mapping", "get_mapper", "lower", "mapper_names", "register",
+    "check_mapping", "get_mapper", "lower", "map_cascade", "mapper_names", "register",
 ]

@@ -15,7 +15,9 @@ iterates; each step of that nest is one tile. Per step:
 
 Compute cycles per op: ``ComputeUnit.cycles_for`` (ceil(sum_op count x cycles_per_op / lanes), with
 operators with dedicated units overlapping the rest) plus, on a 2D PE array, a fill
-and drain of rows_used + cols_used cycles (``assumption``: systolic skew, one cycle per PE hop).
+and drain of ``ComputeUnit.fill_drain_cycles(rows_used, cols_used)`` = max(rows_used, cols_used)
+cycles (operands skew in along one edge while results drain along the other; the FuseMax paper's
+"about 256 cycles for a 256-wide array").
 Dependencies: producer tiles, the einsum's own previous tile (in-order execution per einsum), and
 for data crossing groups the final store of that tensor (a kernel boundary). Leaves out: register
 files, multicast networks, bank conflicts; later machine families refine these per mapper.
@@ -204,7 +206,7 @@ def _compute_fields(mapping, arch, einsum, local, tiles, level_of) -> dict:
     if work and unit.kind == "pe_array_2d":
         used = [min(d, local[r]) for d, r in zip(unit_dims(unit), mapping.spatial.get(unit_name, ()))
                 if r in einsum.iteration_ranks]
-        cycles += sum(used)
+        cycles += unit.fill_drain_cycles(*(used + [0, 0])[:2])
     reads: dict[str, int] = {}
     for tensor in einsum.inputs:
         level = level_of(tensor)

@@ -37,6 +37,7 @@ class LoopNestMapper:
     name: str
     description: str
     grouping: Callable[[object], tuple[tuple[str, ...], ...]]
+    families: tuple[str, ...] = ("spatial",)
 
     def map(self, cascade, arch, **options) -> Mapping:
         unknown = sorted(set(options) - set(OPTION_KEYS))
@@ -83,11 +84,12 @@ class LoopNestMapper:
 
 
 def _levels(arch) -> tuple[str, str]:
-    """(staging, backing): the largest on-chip level and the DRAM-like level (largest capacity)."""
-    by_capacity = sorted(arch.levels, key=lambda n: (arch.levels[n].capacity_bytes, n))
-    if len(by_capacity) < 2:
+    """(staging, backing): the largest on-chip level and ``arch.backing_level``."""
+    backing = arch.backing_level
+    on_chip = [n for n in arch.levels if n != backing]
+    if not on_chip:
         raise MappingError(f"arch: {arch.name} needs an on-chip buffer and a backing level")
-    return by_capacity[-2], by_capacity[-1]
+    return max(on_chip, key=lambda n: arch.levels[n].capacity_bytes), backing
 
 
 def _units_by_kind(arch, kind: str) -> list[str]:

@@ -1,18 +1,22 @@
 """The mapper registry: every mapper, whatever machine family it targets, under one name.
 
-A mapper has a ``name``, a ``description``, ``map(cascade, arch, **options) -> mapping`` (checked;
-``MappingError`` otherwise) and ``lower(cascade, mapping, arch) -> archsim.Program``. A mapping is
+A mapper has a ``name``, a ``description``, the machine ``families`` it targets (``Arch.family``
+values), ``map(cascade, arch, **options) -> mapping`` (checked; ``MappingError`` otherwise) and
+``lower(cascade, mapping, arch) -> program`` (the program type of that family's simulator). A mapping is
 any frozen object with ``mapper`` (the name that made it), ``backing_level`` (where DRAM traffic
 is counted) and ``describe() -> dict[str, str]`` (the choices a record shows). A mapper may also
 have ``choose_shape(shape, arch) -> dict[str, int]``: its values for shape parameters that are
 tiling choices (chunk sizes such as ``M0``, ``mappings.shape``), used wherever the user did not set
 them, so a cascade's example default never overrides a mapper's choice. Family modules
-(``mappings.mappers`` for the generic loop-nest mappers, later FuseMax and PIUMA ones) call
-``register`` at import; ``mappings/__init__`` imports them all.
+call ``register`` at import; ``mappings/__init__`` imports every module of the package, so a new
+mapper module is found without being listed anywhere. :func:`map_cascade` is the checked entry:
+it refuses a mapper on a machine family it does not target.
 """
 from __future__ import annotations
 
 from typing import Protocol
+
+from .spec import MappingError
 
 
 class UnknownMapperError(ValueError):
@@ -22,6 +26,7 @@ class UnknownMapperError(ValueError):
 class Mapper(Protocol):
     name: str
     description: str
+    families: tuple[str, ...]
 
     def map(self, cascade, arch, **options): ...
 
@@ -52,3 +57,13 @@ def get_mapper(name: str) -> Mapper:
 def lower(cascade, mapping, arch):
     """Lower a mapping with the mapper that made it."""
     return get_mapper(mapping.mapper).lower(cascade, mapping, arch)
+
+
+def map_cascade(name: str, cascade, arch, **options):
+    """Map ``cascade`` onto ``arch`` with the mapper ``name``, after checking the mapper targets
+    the arch's family (``MappingError`` naming both otherwise)."""
+    mapper = get_mapper(name)
+    if arch.family not in mapper.families:
+        raise MappingError(f"mapping: mapper {name} targets {'/'.join(mapper.families)} machines; "
+                           f"arch {arch.name} is a {arch.family} machine")
+    return mapper.map(cascade, arch, **options)

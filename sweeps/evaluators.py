@@ -6,26 +6,27 @@ raises on bad input; the runner turns any exception into a ``status=error`` reco
 sections (figures specific to a study) after the generic report. A sweep spec picks one with
 ``evaluator: NAME`` (default ``einsum``).
 
-The ``einsum`` evaluator takes one more parameter, ``fidelity``: ``event`` (default: the simpy
-simulation) or ``bound`` (closed form: ``archsim.bound`` for cycles, the same action counts priced by
-the same energy table, so ``energy_pj`` is identical and ``cycles`` is the lower bound; no peak
-occupancy). Presets and cascades are cached per worker process (they are frozen), and so are the
+The ``einsum`` evaluator runs the lowered program on the simulator of the arch's family
+(``archsim.families``) and takes one more parameter, ``fidelity``: ``event`` (default: the
+discrete-event simulation) or ``bound`` (the family's closed form: for spatial arrays
+``archsim.bound`` for cycles, the same action counts priced by the same energy table, so
+``energy_pj`` is identical and ``cycles`` is the lower bound; no peak occupancy). Presets and cascades are cached per worker process (they are frozen), and so are the
 lowered programs of the generic mappers, keyed by the arch's structure (``STRUCTURAL_MAPPERS``), which
 is what makes closed-form sweeps over timing parameters cost about a millisecond per point. Records carry ``area_mm2`` when archsim can
-size the arch (``area_mm2`` below), ``placeholders`` and ``assumptions``: the energy
-entries the point used whose source is a placeholder or an assumption.
+size the arch (``area_mm2`` below); every other column is :func:`archsim.record.result_metrics`.
 """
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
 from functools import lru_cache
-from types import SimpleNamespace
 from typing import Callable
 
 import archsim
 import workloads
-from mappings import CapacityError, get_mapper, lower
+from archsim.families import get_family
+from archsim.record import result_metrics
+from mappings import CapacityError, get_mapper, lower, map_cascade
 
 from .params import NAME_KEYS, ParamError, classify_key, split_params
 from .studies import load_studies
@@ -90,21 +91,21 @@ def evaluate_einsum_point(params: dict, seed: int = 0) -> dict:
     fidelity = params.pop("fidelity", "event")
     if fidelity not in FIDELITIES:
         raise ParamError(f"fidelity: expected one of {', '.join(FIDELITIES)}, got {fidelity!r}")
-    arch, cascade, defaulted, (program, backing_level, choices) = _prepare(params)
+    arch, cascade, defaulted, (program, choices) = _prepare(params)
     shown = {"shape": ",".join(f"{k}={v}" for k, v in cascade.shape.items()), "shape_defaults": defaulted}
-    return {**shown, **program_metrics(program, arch, backing_level, seed, choices, fidelity=fidelity)}
+    return {**shown, **program_metrics(program, arch, seed, choices, fidelity=fidelity)}
 
 
 def einsum_program(params: dict):
     """``(program, arch)`` of an ``einsum`` point (its ``fidelity`` ignored): what ``archsim run
     --trace`` simulates with a timeline."""
     params = {k: v for k, v in params.items() if k != "fidelity"}
-    arch, _, _, (program, _, _) = _prepare(params)
+    arch, _, _, (program, _) = _prepare(params)
     return program, arch
 
 
 def _prepare(params: dict):
-    """(arch, cascade, shape_defaults note, (program, backing level, mapping choices)) of a point."""
+    """(arch, cascade, shape_defaults note, (program, mapping choices)) of a point."""
     p = split_params(params)
     arch = _arch(p.arch, _key(p.arch_overrides))
     shape, defaulted = resolve_shape(p.workload, p.shape, get_mapper(p.mapping), arch)
@@ -151,8 +152,8 @@ def _lowered(p, shape, cascade, arch):
     key = _structure_key(p, shape, arch) if p.mapping in STRUCTURAL_MAPPERS else None
     if key is not None and key in _PROGRAMS:
         return _PROGRAMS[key]
-    mapping = get_mapper(p.mapping).map(cascade, arch, **p.map_options)
-    lowered = (lower(cascade, mapping, arch), mapping.backing_level, mapping.describe())
+    mapping = map_cascade(p.mapping, cascade, arch, **p.map_options)
+    lowered = (lower(cascade, mapping, arch), mapping.describe())
     if key is not None:
         if len(_PROGRAMS) >= 512:
             _PROGRAMS.pop(next(iter(_PROGRAMS)))
@@ -160,44 +161,25 @@ def _lowered(p, shape, cascade, arch):
     return lowered
 
 
-def program_metrics(program, arch, dram_level: str, seed: int, choices: dict, fidelity: str = "event") -> dict:
-    """Cost ``program`` (simulate, or closed form when ``fidelity == "bound"``) and flatten result,
-    bound and energy into record columns."""
-    bound = archsim.bound(program, arch)
+def program_metrics(program, arch, seed: int, choices: dict, fidelity: str = "event") -> dict:
+    """Cost ``program`` with its arch's family (simulate, or its closed-form bound when
+    ``fidelity == "bound"``) and flatten result and energy into record columns
+    (:func:`archsim.record.result_metrics`), plus ``bound_cycles`` where the family has a bound."""
+    family = get_family(arch.family)
+    bound = family.bound(program, arch) if family.bounder else None
     if fidelity == "bound":
-        from archsim.plan import count_actions
-
-        result = SimpleNamespace(cycles=bound.cycles, actions=count_actions(program, arch), events=0,
-                                 ops=len(program.ops), peak_bytes=None,
-                                 busy_cycles={u: bound.resource_cycles.get(u, 0) * arch.units[u].count
-                                              for u in arch.units})
+        if bound is None:
+            family.bound(program, arch)  # raises: no closed form for this family
+        result = bound
     else:
-        result = archsim.simulate(program, arch, seed=seed)
-    energy = archsim.energy(result, arch)
-    record = {
-        "cycles": result.cycles,
-        "latency_s": result.cycles / arch.clock_hz,
-        "energy_pj": energy.total_pj,
-        "dram_bytes": sum(op.reads.get(dram_level, 0) + op.writes.get(dram_level, 0) for op in program.ops),
-        "bound_cycles": bound.cycles,
-        "fidelity": fidelity,
-        **choices,
-        "events": result.events,
-        "ops": result.ops,
-    }
-    for unit in sorted(arch.units):
-        capacity = result.cycles * arch.units[unit].count
-        record[f"util_{unit}"] = result.busy_cycles.get(unit, 0) / capacity if capacity else 0.0
-    if result.peak_bytes is not None:
-        for level in sorted(arch.levels):
-            record[f"peak_{level}_bytes"] = result.peak_bytes.get(level, 0)
-    for component, pj in sorted(energy.by_component.items()):
-        record[f"energy_{component}_pj"] = pj
+        result = family.simulate(program, arch, seed)
+    record = result_metrics(result, arch, archsim.energy(result, arch))
+    if bound is not None:
+        record["bound_cycles"] = bound.cycles
+    record.update(choices)
     area = area_mm2(arch)
     if area is not None:
         record["area_mm2"] = area
-    record["placeholders"] = ";".join(energy.placeholders)
-    record["assumptions"] = ";".join(assumption_entries(energy, arch))
     return record
 
 
@@ -214,16 +196,6 @@ def area_mm2(arch) -> float | None:
     if arch.area_um2:
         return sum(arch.area_um2.values()) / 1e6
     return None
-
-
-def assumption_entries(energy, arch) -> list[str]:
-    """The ``energy_pj.<component>.<action>`` entries ``energy`` used whose source is an assumption."""
-    used = []
-    for action in sorted(energy.by_action):
-        component, _, act = action.rpartition(".")
-        if arch.energy_source(component, act).strip().lower().startswith("assumption"):
-            used.append(f"energy_pj.{component}.{act}")
-    return used
 
 
 _EVALUATORS: dict[str, Evaluator] = {}
@@ -267,7 +239,7 @@ def check_einsum_point(params: dict) -> None:
     shape, _ = resolve_shape(p.workload, p.shape, mapper, arch)
     cascade = _cascade(p.workload, _key(shape))
     try:
-        mapper.map(cascade, arch, **p.map_options)
+        map_cascade(p.mapping, cascade, arch, **p.map_options)
     except CapacityError:
         pass
 

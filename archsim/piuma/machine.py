@@ -14,8 +14,9 @@ Model (numbers from the preset's ``piuma`` section and levels; see archsim/prese
   ``stp_memory_overlap`` (it overlaps that many memory ops).
 * Batching: one simpy event per *slice* of a quantum; a quantum is cut into at most
   ``max_slices`` slices of at least ``slice_instrs`` instructions so threads sharing a pipeline
-  interleave at slice granularity. Shared resources (pipelines, DRAM, SPAD banks) are FIFO
-  reservations in virtual time (a free-at pointer each), so a slice is a single timeout event.
+  interleave at slice granularity. Shared resources (pipelines, DRAM, SPAD banks) are
+  :class:`~archsim.resources.Servers` (FIFO reservations in virtual time), so a slice is a single
+  timeout event.
 * A slice ends at max(issue end + stall, its DRAM transfer end, its SPAD-bank atomics end): each
   resource is held concurrently, as in archsim/engine.py. DRAM is one server of the level's total
   bandwidth (channels finely interleaved); bytes moved are what the mapper computed at the
@@ -35,45 +36,14 @@ collective and remote-atomic engines beyond the counter pulls.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import simpy
 
+from ..resources import Servers
+from ..result import SimResult
 from .program import TIMED_COLUMNS, Batch, PiumaProgram
 
-__all__ = ["PiumaResult", "simulate_piuma", "thread_pipe"]
-
-
-@dataclass(frozen=True)
-class PiumaResult:
-    """Cycles and statistics of one run. ``actions`` is priced by :func:`archsim.energy`."""
-
-    cycles: int
-    busy_cycles: dict[str, float]
-    actions: dict[str, int]
-    counters: dict[str, int]
-    thread_busy_cycles: tuple[float, ...]
-    events: int
-    dram_bytes: int
-    peak_dram_bytes_per_cycle: float
-    mtp_instrs: int
-    mtps: int
-
-    @property
-    def achieved_dram_bytes_per_cycle(self) -> float:
-        return self.dram_bytes / self.cycles if self.cycles else 0.0
-
-    @property
-    def ipc_per_mtp(self) -> float:
-        """MTP instructions per cycle per MTP, over the whole run."""
-        return self.mtp_instrs / (self.cycles * self.mtps) if self.cycles else 0.0
-
-    @property
-    def load_imbalance(self) -> float:
-        """Max over mean busy time of the threads that ran work (1 = perfectly balanced)."""
-        busy = np.array([b for b in self.thread_busy_cycles if b > 0])
-        return float(busy.max() / busy.mean()) if busy.size else 1.0
+__all__ = ["simulate_piuma", "thread_pipe", "load_imbalance"]
 
 
 def thread_pipe(t: int, mtps: int, threads_per_mtp: int) -> int:
@@ -104,13 +74,12 @@ class _Machine:
         self.dram_bw = lv["dram"].bandwidth_bytes_per_cycle
         self.slice_instrs, self.max_slices = slice_instrs, max_slices
         n_pipes = p.mtps_per_core + p.stps_per_core
-        self.pipe_free = np.zeros((p.cores, n_pipes))
-        self.bank_free = np.zeros((p.cores, p.spad_banks))
-        self.dram_free = 0.0
+        self.pipes = [Servers(n_pipes) for _ in range(p.cores)]
+        self.banks = [Servers(p.spad_banks) for _ in range(p.cores)]
+        self.dram = Servers(1)
         self.pipe_of = [thread_pipe(t, p.mtps_per_core, p.threads_per_mtp) for t in range(self.threads)]
         self.thread_busy = np.zeros((p.cores, program.threads_per_core))
         self.pipe_instrs = np.zeros(n_pipes)
-        self.dram_busy = 0.0
         self.events = 0
 
     # ------------------------------------------------------------------ one thread
@@ -129,24 +98,15 @@ class _Machine:
         env = self.env
         for _ in range(k):
             now = env.now
-            start = max(now, self.pipe_free[core, pipe])
-            issue_end = start + n / k
-            self.pipe_free[core, pipe] = issue_end
-            done = issue_end + stall / k
+            done = self.pipes[core].reserve_on(pipe, now, n / k) + stall / k
             if nbytes:
-                d_end = max(now, self.dram_free) + nbytes / k / self.dram_bw
-                self.dram_free = d_end
-                done = max(done, d_end)
+                done = max(done, self.dram.reserve(now, nbytes / k / self.dram_bw))
             if atom:
-                bank = int(np.argmin(self.bank_free[core]))
-                a_end = max(now, self.bank_free[core, bank]) + atom / k
-                self.bank_free[core, bank] = a_end
-                done = max(done, a_end)
+                done = max(done, self.banks[core].reserve(now, atom / k))
             self.events += 1
             yield env.timeout(done - now)
             self.thread_busy[core, t] += done - now
         self.pipe_instrs[pipe] += n
-        self.dram_busy += nbytes / self.dram_bw
 
     def _thread(self, core: int, t: int, rows: list[dict] | None, shared: dict | None):
         if rows is not None:
@@ -207,10 +167,21 @@ class _Machine:
             self.env.run(until=self.env.all_of(procs))
 
 
+def load_imbalance(thread_busy_cycles) -> float:
+    """Max over mean busy time of the threads that ran work (1 = perfectly balanced)."""
+    busy = np.asarray([b for b in thread_busy_cycles if b > 0])
+    return float(busy.max() / busy.mean()) if busy.size else 1.0
+
+
 def simulate_piuma(program: PiumaProgram, arch, seed: int = 0, slice_instrs: int = 1024,
-                   max_slices: int = 8) -> PiumaResult:
+                   max_slices: int = 8) -> SimResult:
     """Run ``program`` on a PIUMA-family ``arch``. Deterministic: ``seed`` is accepted for the
-    common interface; nothing in the model is random (ties resolve in program order)."""
+    common interface; nothing in the model is random (ties resolve in program order).
+
+    ``counters``: the program's counters (multiplies, partial products, ...) plus ``mtp_instrs``,
+    ``ipc_per_mtp`` (MTP instructions per cycle per MTP), ``load_imbalance`` (max / mean busy time
+    of the threads that ran work), ``dram_bytes_per_cycle`` (achieved) and
+    ``peak_dram_bytes_per_cycle``."""
     m = _Machine(arch, program, slice_instrs, max_slices)
     m.run()
     totals = program.totals()
@@ -224,13 +195,23 @@ def simulate_piuma(program: PiumaProgram, arch, seed: int = 0, slice_instrs: int
     actions = {"mtp.instr": mtp_instrs, "stp.instr": stp_instrs,
                "dma.burst": totals.get("dma_bursts", 0),
                "spad.read": totals.get("spad_reads", 0), "spad.write": totals.get("spad_writes", 0),
-               "spad.atomic": totals.get("atomics", 0) + totals.get("remote_atomics", 0), "cache.read": totals.get("cache_loads", 0),
+               "spad.atomic": totals.get("atomics", 0) + totals.get("remote_atomics", 0),
+               "cache.read": totals.get("cache_loads", 0),
                "dram.read": -(-read_b // acc), "dram.write": -(-write_b // acc)}
     busy = {"mtp": float(m.pipe_instrs[:n_mtp].sum()), "stp": float(m.pipe_instrs[n_mtp:].sum()),
-            "dram": m.dram_busy}
+            "dram": float(m.dram.busy)}
+    servers = {"mtp": p.cores * n_mtp, "stp": p.cores * p.stps_per_core, "dram": 1}
+    dram_bytes = int(read_b + write_b)
     counters = {k: v for k, v in totals.items() if k not in TIMED_COLUMNS}
-    return PiumaResult(cycles=cycles, busy_cycles=busy, actions=actions, counters=counters,
-                       thread_busy_cycles=tuple(m.thread_busy.ravel().tolist()), events=m.events,
-                       dram_bytes=int(read_b + write_b),
-                       peak_dram_bytes_per_cycle=lv["dram"].bandwidth_bytes_per_cycle,
-                       mtp_instrs=mtp_instrs, mtps=p.cores * n_mtp)
+    counters.update(
+        mtp_instrs=mtp_instrs,
+        ipc=mtp_instrs / (cycles * p.cores * n_mtp) if cycles else 0.0,
+        load_imbalance=load_imbalance(m.thread_busy.ravel().tolist()),
+        dram_bytes_per_cycle=dram_bytes / cycles if cycles else 0.0,
+        peak_dram_bytes_per_cycle=lv["dram"].bandwidth_bytes_per_cycle)
+    return SimResult(program=program.name, arch=arch.name, family=arch.family, cycles=cycles,
+                     seconds=cycles / arch.clock_hz, busy_cycles=busy, servers=servers,
+                     actions=actions, traffic_bytes={"dram": dram_bytes}, peak_bytes={},
+                     events=m.events, counters=counters,
+                     ops=sum(len(b) for st in program.stages for group in st.per_core + st.pooled
+                             for b in group))

@@ -3,10 +3,10 @@
 Importing registers ``fusemax_unfused``, ``fusemax_flat``, ``fusemax_cascade``,
 ``fusemax_architecture``, ``fusemax_binding`` and ``fusemax_gemm`` (docs/fusemax.md).
 """
-from .common import CONFIGS, AttentionMapping, useful_cycles
+from .common import CONFIGS, AttentionMapping
 from .gemm import GemmMapping, search_gemm
 from .mappers import CASCADE_OF, PRESET_OF, mapper_for
-from .steady import Estimate, estimate
+from .steady import estimate
 
-__all__ = ["CONFIGS", "CASCADE_OF", "PRESET_OF", "AttentionMapping", "Estimate", "GemmMapping",
-           "estimate", "mapper_for", "search_gemm", "useful_cycles"]
+__all__ = ["CONFIGS", "CASCADE_OF", "PRESET_OF", "AttentionMapping", "GemmMapping",
+           "estimate", "mapper_for", "search_gemm"]

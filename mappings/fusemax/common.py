@@ -5,8 +5,9 @@ Assumes 2-byte values, a 2D unit ``pe2d``, a 1D unit ``pe1d``, an on-chip level 
 Cycle cost of an op on a unit: the operators run on ``lanes`` PEs in parallel, back to back on a
 PE (``ceil(sum count x cycles_per_op / lanes)``), except operators with dedicated units in each PE
 (FLAT's exp unit), which overlap the rest.
-Fill/drain of the 2D array is ``rows`` cycles (fusemax.md: "fill and drain of a 256-wide array take
-about 256 cycles"), charged where the mapping starts the array from empty.
+Fill/drain of the 2D array is ``ComputeUnit.fill_drain_cycles`` of the whole array (the paper: "fill
+and drain of a 256-wide array take about 256 cycles"), charged where the mapping starts the array
+from empty.
 """
 from __future__ import annotations
 
@@ -78,18 +79,9 @@ def op_cycles(arch, unit: str, work: dict[str, int], lanes: int) -> int:
     return arch.units[unit].cycles_for(work, lanes)
 
 
-def useful_cycles(arch, unit: str, actions: dict[str, float]) -> float:
-    """Lane-cycles of useful work on ``unit``'s ALUs (count x cycles_per_op, summed), for
-    utilisation; operators with dedicated units (FLAT's exp unit) run beside the ALU and are not
-    ALU time."""
-    u = arch.units[unit]
-    prefix = unit + "."
-    return sum(n * u.cycles_per_op[k[len(prefix):]] for k, n in actions.items()
-               if k.startswith(prefix) and k[len(prefix):] not in u.dedicated_units_per_pe)
-
-
 def fill_drain(arch) -> int:
-    return arch.units["pe2d"].rows
+    pe2d = arch.units["pe2d"]
+    return pe2d.fill_drain_cycles(pe2d.rows, pe2d.cols)
 
 
 def check_register_files(arch, M0: int, P0: int) -> None:

@@ -12,13 +12,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from archsim import SimResult
+
 from ..registry import register
 from ..shape import array_sized_chunks
 from ..spec import MappingError
 from .attention import build_attention
 from .common import WORD_BYTES as W, AttentionMapping, check_fits, check_register_files
 from .gemm import GemmMapping, build_gemm, search_gemm
-from .steady import Estimate, estimate
+from .steady import estimate
 
 MAX_FULL_OPS = 2_000_000
 CASCADE_OF = {"unfused": "attention_3pass", "flat": "attention_3pass", "cascade": "attention_1pass",
@@ -46,6 +48,7 @@ def _pow2_floor(x: int) -> int:
 @dataclass(frozen=True)
 class AttentionMapper:
     config: str
+    families: tuple[str, ...] = ("spatial",)
 
     @property
     def name(self) -> str:
@@ -112,7 +115,7 @@ class AttentionMapper:
                                "mappings.fusemax.cost, which extrapolates from the steady state")
         return build_attention(mapping, arch, mapping.blocks, mapping.M1)
 
-    def cost(self, mapping: AttentionMapping, arch, **kw) -> Estimate:
+    def cost(self, mapping: AttentionMapping, arch, **kw) -> SimResult:
         return estimate(lambda nb, nm: build_attention(mapping, arch, nb, nm), arch,
                         mapping.blocks, mapping.M1, **kw)
 
@@ -120,19 +123,23 @@ class AttentionMapper:
 @dataclass(frozen=True)
 class GemmMapper:
     name: str = "fusemax_gemm"
+    families: tuple[str, ...] = ("spatial",)
     description: str = "GEMM (a linear layer) on the 2D array with a DRAM-traffic tiling search"
 
     def map(self, cascade, arch, **options) -> GemmMapping:
-        try:
-            M, K, N = (int(options[k]) for k in ("M", "K", "N"))
-        except KeyError as err:
-            raise MappingError(f"{err.args[0]}: {self.name} needs options M, K, N") from None
+        """Tile the ``gemm`` cascade's M x K x N (``archsim run gemm --mapping fusemax_gemm``)."""
+        if cascade.name != "gemm":
+            raise MappingError(f"workload: {self.name} maps the gemm cascade, not {cascade.name}")
+        if options:
+            raise MappingError(f"{sorted(options)[0]}: {self.name} takes no options "
+                               "(it searches the tiling itself)")
+        M, K, N = (cascade.shape[k] for k in ("M", "K", "N"))
         return search_gemm(arch, M, K, N, self.name)
 
     def lower(self, cascade, mapping: GemmMapping, arch):
         return build_gemm(mapping, arch, mapping.row_blocks)
 
-    def cost(self, mapping: GemmMapping, arch, **kw) -> Estimate:
+    def cost(self, mapping: GemmMapping, arch, **kw) -> SimResult:
         return estimate(lambda nb, nm: build_gemm(mapping, arch, nb), arch, mapping.row_blocks, 1, **kw)
 
 

@@ -14,55 +14,34 @@ attention and GEMM); tests compare against full simulation wherever that is affo
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Callable
 
-from archsim import simulate
+from archsim import SimResult, simulate
 
 FULL_OPS = 40_000
 SLOPE_TOL = 1e-3
 
 
-@dataclass(frozen=True)
-class Estimate:
-    cycles: float
-    busy_cycles: dict[str, float]
-    actions: dict[str, float]
-    dram_bytes: float
-    events: int             # events actually simulated (all windows)
-    ops_simulated: int
-    ops_represented: float  # ops of the full program
-    peak_bytes: dict[str, int]
-    fidelity: str           # "event" (full program) or "event+steady-state"
-
-    def scaled_sum(self, other: "Estimate") -> "Estimate":
-        """Two kernels back to back (a barrier between them): additive metrics add."""
-        add = lambda a, b: {k: a.get(k, 0) + b.get(k, 0) for k in sorted(set(a) | set(b))}  # noqa: E731
-        return Estimate(self.cycles + other.cycles, add(self.busy_cycles, other.busy_cycles),
-                        add(self.actions, other.actions), self.dram_bytes + other.dram_bytes,
-                        self.events + other.events, self.ops_simulated + other.ops_simulated,
-                        self.ops_represented + other.ops_represented,
-                        {k: max(self.peak_bytes.get(k, 0), other.peak_bytes.get(k, 0))
-                         for k in sorted(set(self.peak_bytes) | set(other.peak_bytes))},
-                        "event" if self.fidelity == other.fidelity == "event" else "event+steady-state")
-
-
 def _metrics(program, arch) -> tuple[dict, int, dict, int]:
     r = simulate(program, arch)
-    dram = sum(op.reads.get("dram", 0) + op.writes.get("dram", 0) for op in program.ops)
-    flat = {"cycles": r.cycles, "dram_bytes": dram, **{f"busy:{k}": v for k, v in r.busy_cycles.items()},
-            **{f"act:{k}": v for k, v in r.actions.items()}}
+    flat = {"cycles": r.cycles, **{f"busy:{k}": v for k, v in r.busy_cycles.items()},
+            **{f"act:{k}": v for k, v in r.actions.items()},
+            **{f"traffic:{k}": v for k, v in r.traffic_bytes.items()}}
     return flat, r.events, r.peak_bytes, len(program.ops)
 
 
 def estimate(build: Callable[[int, int], object], arch, NB: int, NM: int, *, b_window=(2, 3),
-             m_window: int = 2, full_ops: int = FULL_OPS) -> Estimate:
-    """Estimate the metrics of ``build(NB, NM)`` on ``arch`` (see the module docstring)."""
+             m_window: int = 2, full_ops: int = FULL_OPS) -> SimResult:
+    """Estimate the metrics of ``build(NB, NM)`` on ``arch`` (see the module docstring).
+
+    Returns a :class:`SimResult` (extrapolated counts are floats): ``ops`` counts the ops actually
+    simulated, ``counters["ops_represented"]`` those of the full program."""
     probe = build(1, 1)
     per_step = max(1, len(probe.ops))
     if NB * NM * per_step <= full_ops:
-        m, ev, peak, n = _metrics(build(NB, NM), arch)
-        return _assemble(m, ev, peak, n, n, "event")
+        program = build(NB, NM)
+        m, ev, peak, n = _metrics(program, arch)
+        return _assemble(program.name, arch, m, ev, peak, n, n, "event")
     b1, b2 = (NB, NB) if NB <= b_window[1] + 1 else b_window
     w = min(m_window, NM)
     cache: dict = {}
@@ -103,11 +82,18 @@ def estimate(build: Callable[[int, int], object], arch, NB: int, NM: int, *, b_w
         for lv, b in v[2].items():
             peak[lv] = max(peak.get(lv, 0), b)
     represented = len(build(1, 1).ops) * NB * NM  # approximate: per-step ops x steps
-    return _assemble(out, events, peak, ops, represented, "event+steady-state")
+    return _assemble(probe.name, arch,
+                     out, events, peak, ops, represented, "event+steady-state")
 
 
-def _assemble(m: dict, events: int, peak: dict, ops_sim: int, ops_rep: float, fidelity: str) -> Estimate:
-    busy = {k[5:]: v for k, v in m.items() if k.startswith("busy:")}
-    acts = {k[4:]: v for k, v in m.items() if k.startswith("act:")}
-    return Estimate(float(m["cycles"]), busy, acts, float(m["dram_bytes"]), events, ops_sim, ops_rep,
-                    dict(peak), fidelity)
+def _assemble(name: str, arch, m: dict, events: int, peak: dict, ops_sim: int, ops_rep: float,
+              fidelity: str) -> SimResult:
+    part = lambda prefix: {k[len(prefix):]: v for k, v in m.items() if k.startswith(prefix)}  # noqa: E731
+    servers = {**{u: unit.count for u, unit in arch.units.items()},
+               **{lv: level.channels for lv, level in arch.levels.items()}}
+    cycles = float(m["cycles"])
+    return SimResult(program=name, arch=arch.name, family=arch.family, cycles=cycles,
+                     seconds=cycles / arch.clock_hz, busy_cycles=part("busy:"), servers=servers,
+                     actions=part("act:"), traffic_bytes=part("traffic:"), peak_bytes=dict(peak),
+                     events=events, ops=ops_sim, fidelity=fidelity,
+                     counters={"ops_represented": ops_rep})

@@ -21,6 +21,8 @@ _OPTIONS = {"matrix", "B", "distribution", "threads", "item_flops", "load_factor
 
 
 class SpgemmMapper:
+    families = ("piuma",)
+
     def __init__(self, name: str, description: str, build, **fixed):
         self.name, self.description, self._build, self._fixed = name, description, build, fixed
 

@@ -15,8 +15,9 @@ from functools import lru_cache
 
 import archsim
 import workloads
-from mappings.fusemax import CASCADE_OF, PRESET_OF, mapper_for, search_gemm, useful_cycles
+from archsim.record import result_metrics
 from mappings import CapacityError, get_mapper
+from mappings.fusemax import CASCADE_OF, PRESET_OF, mapper_for, search_gemm
 
 from ..evaluators import Evaluator, Param, register
 from ..params import ParamError
@@ -108,36 +109,15 @@ def evaluate(params: dict, seed: int = 0) -> dict:
     config, scope, model, L, P, batch, overrides = _point(params)
     m = workloads.get_model(model)
     arch = _arch(PRESET_OF[config], overrides)
-    mapping, est = _attention(config, model, L, P, batch, overrides)
-    attn_cycles = est.cycles
+    mapping, result = _attention(config, model, L, P, batch, overrides)
+    attention_cycles = result.cycles
     if scope == "end_to_end":
         for _, Mg, K, N in workloads.linear_layers(m, P, batch):
-            est = est.scaled_sum(_gemm(PRESET_OF[config], overrides, Mg, K, N))
-    energy = archsim.energy(_Actions(est.actions), arch)
-    lanes2, lanes1 = arch.units["pe2d"].lanes, arch.units["pe1d"].lanes
-    record = {
-        "mapper": mapping.mapper, "preset": arch.name, **mapping.describe(),
-        "cycles": est.cycles, "attention_cycles": attn_cycles,
-        "latency_s": est.cycles / arch.clock_hz, "energy_pj": energy.total_pj,
-        "util_2d": useful_cycles(arch, "pe2d", est.actions) / (est.cycles * lanes2),
-        "util_1d": useful_cycles(arch, "pe1d", est.actions) / (est.cycles * lanes1),
-        "busy_2d": est.busy_cycles.get("pe2d", 0) / est.cycles,
-        "busy_1d": est.busy_cycles.get("pe1d", 0) / est.cycles,
-        "dram_bytes": est.dram_bytes, "fidelity": est.fidelity, "events": est.events,
-        "ops_simulated": est.ops_simulated, "ops_represented": est.ops_represented,
-        "peak_glb_bytes": est.peak_bytes.get("glb", 0), "area_mm2": archsim.total_area_mm2(arch),
-    }
-    for component, pj in sorted(energy.by_component.items()):
-        record[f"energy_{component}_pj"] = pj
-    record["placeholders"] = ";".join(energy.placeholders)
+            result = result.then(_gemm(PRESET_OF[config], overrides, Mg, K, N))
+    record = {"mapper": mapping.mapper, "preset": arch.name, **mapping.describe(),
+              "attention_cycles": attention_cycles, "area_mm2": archsim.total_area_mm2(arch)}
+    record.update(result_metrics(result, arch, archsim.energy(result, arch)))
     return record
-
-
-class _Actions:
-    """The slice of a SimResult that archsim.energy reads (extrapolated counts are floats)."""
-
-    def __init__(self, actions: dict):
-        self.actions = actions
 
 
 PARAMS = (

@@ -62,9 +62,9 @@ def _paper_sections(frame: pd.DataFrame, out_dir: Path) -> list[str]:
     att = frame[frame["scope"] == "attention"]
     if len(att):
         util = att.assign(E64=att["model"] != "xlm").pivot_table(
-            index=["E64", "seq_len"], columns="config", values=["util_2d", "util_1d"])
+            index=["E64", "seq_len"], columns="config", values=["util_pe2d", "util_pe1d"])
         fig, axes = plt.subplots(1, 2, figsize=(12, 4))
-        for ax, unit in zip(axes, ("util_2d", "util_1d")):
+        for ax, unit in zip(axes, ("util_pe2d", "util_pe1d")):
             tab = util[unit].loc[True] if True in util[unit].index else util[unit]
             for c in [c for c in CONFIGS if c in tab.columns]:
                 ax.plot(tab.index, tab[c], marker="o", label=c)
@@ -75,7 +75,7 @@ def _paper_sections(frame: pd.DataFrame, out_dir: Path) -> list[str]:
             ax.set_ylim(0, 1.05)
             ax.legend(fontsize=7)
         lines += [f"![Fig. 6](plots/{_save(fig, out_dir, 'fig6_utilisation.png')})", ""]
-        tab = att.pivot_table(index=["model", "seq_len"], columns="config", values=["util_2d", "util_1d"])
+        tab = att.pivot_table(index=["model", "seq_len"], columns="config", values=["util_pe2d", "util_pe1d"])
         tab.columns = [f"{a}:{b}" for a, b in tab.columns]
         lines += ["Utilisation (useful PE-cycles / (PEs x simulated cycles)), attention:", "",
                   markdown_table(tab.reset_index()), ""]
@@ -151,7 +151,7 @@ def _pareto(frame: pd.DataFrame, out_dir: Path) -> list[str]:
     ax.set_ylabel("latency (s)")
     ax.legend(fontsize=7)
     name = _save(fig, out_dir, "pareto_latency_area.png")
-    cols = ["config", "pe_side", "area_mm2", "latency_s", "energy_pj", "util_2d", "util_1d", "dram_bytes"]
+    cols = ["config", "pe_side", "area_mm2", "latency_s", "energy_pj", "util_pe2d", "util_pe1d", "dram_bytes"]
     tab = frame[cols].sort_values(["config", "pe_side"]).copy()
     tab["latency_x_side2"] = tab["latency_s"] * tab["pe_side"] ** 2
     return ["## Pareto: latency against area (PE-array side)", "", f"![pareto](plots/{name})", "",
@@ -161,9 +161,9 @@ def _pareto(frame: pd.DataFrame, out_dir: Path) -> list[str]:
 def _generic_lines(frame: pd.DataFrame, out_dir: Path, x: str, title: str) -> list[str]:
     fig, axes = plt.subplots(1, 2, figsize=(12, 4))
     for c, g in frame.groupby("config"):
-        g = g.groupby(x, as_index=False)[["latency_s", "util_2d"]].mean().sort_values(x)
+        g = g.groupby(x, as_index=False)[["latency_s", "util_pe2d"]].mean().sort_values(x)
         axes[0].plot(g[x], g["latency_s"], marker="o", label=c)
-        axes[1].plot(g[x], g["util_2d"], marker="o", label=c)
+        axes[1].plot(g[x], g["util_pe2d"], marker="o", label=c)
     for ax, yl in zip(axes, ("latency (s)", "2D utilisation (useful PE-cycles / PE-cycles)")):
         ax.set_xscale("log", base=2)
         ax.set_xlabel(axis_label(x))
@@ -171,7 +171,7 @@ def _generic_lines(frame: pd.DataFrame, out_dir: Path, x: str, title: str) -> li
         ax.legend(fontsize=7)
     axes[0].set_yscale("log")
     name = _save(fig, out_dir, f"{x.replace('.', '_')}_study.png")
-    cols = [c for c in ["config", "model", "seq_len", x, "latency_s", "util_2d", "util_1d", "dram_bytes"]
+    cols = [c for c in ["config", "model", "seq_len", x, "latency_s", "util_pe2d", "util_pe1d", "dram_bytes"]
             if c in frame.columns]
     return [f"## {title}", "", f"![{title}](plots/{name})", "", markdown_table(frame[cols].drop_duplicates()), ""]
 

@@ -5,8 +5,9 @@ Point keys: ``matrix`` (rmat | uniform | powerlaw | path.mtx), ``scale``, ``edge
 ``distribution`` (static | flop_balanced | dynamic), ``threads`` (per core),
 ``dram_line_bytes`` (shorthand for arch.piuma.dram_line_bytes), any ``arch.<path>`` override and
 ``map.item_flops`` / ``map.load_factor`` / ``map.table_fraction``. Records carry the study's
-columns (cycles, latency_s, energy_pj, dram_bytes, spad_probes_per_insert, ipc, load_imbalance)
-plus the Knuth expectation, bandwidth achieved and peak, events and counters.
+columns: archsim.record.result_metrics (cycles, latency_s, energy_pj, dram_bytes, busy_/util_,
+the PIUMA counters ipc, load_imbalance, dram_bytes_per_cycle, ...) plus spad_probes_per_insert,
+the Knuth expectation and the kernel's statistics.
 """
 from __future__ import annotations
 
@@ -20,9 +21,10 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
 import archsim  # noqa: E402
+from archsim.record import result_metrics  # noqa: E402
 import workloads  # noqa: E402
-from archsim.piuma import simulate_piuma  # noqa: E402
-from mappings import get_mapper  # noqa: E402
+from archsim.families import get_family  # noqa: E402
+from mappings import get_mapper, map_cascade  # noqa: E402
 
 from ..evaluators import Evaluator, Param, register  # noqa: E402
 from ..params import ParamError  # noqa: E402
@@ -63,29 +65,22 @@ def evaluate(params: dict, seed: int = 0) -> dict:
     options = {k[4:]: v for k, v in params.items() if k in MAP_KEYS}
     if "threads" in params:
         options["threads"] = int(params["threads"])
-    mapping = get_mapper(str(params["kernel"])).map(
-        workloads.build("spgemm"), arch, matrix=A,
+    mapping = map_cascade(
+        str(params["kernel"]), workloads.build("spgemm"), arch, matrix=A,
         distribution=str(params.get("distribution", "flop_balanced")), **options)
-    result = simulate_piuma(mapping.program, arch, seed=seed)
-    energy = archsim.energy(result, arch)
+    result = get_family(arch.family).simulate(mapping.program, arch, seed)
     st, ct = mapping.stats, result.counters
     inserts = st.get("inserts", 0)
-    return {
+    record = result_metrics(result, arch, archsim.energy(result, arch))
+    record.update({
         "threads_per_core": mapping.threads, "nnz": A.nnz, "n": A.shape[0],
-        "cycles": result.cycles, "latency_s": result.cycles / arch.clock_hz,
-        "energy_pj": energy.total_pj, "dram_bytes": result.dram_bytes,
         "spad_probes_per_insert": st["insert_probes"] / inserts if inserts else float("nan"),
         "knuth_probes_per_insert": st["knuth_insert_probes"] / inserts if inserts else float("nan"),
         "probes_per_update": st["probes"] / ct["mul"] if inserts else float("nan"),
-        "ipc": result.ipc_per_mtp, "load_imbalance": result.load_imbalance,
-        "dram_bytes_per_cycle": result.achieved_dram_bytes_per_cycle,
-        "peak_dram_bytes_per_cycle": result.peak_dram_bytes_per_cycle,
         "multiplies": ct.get("mul", 0), "partial_products": ct.get("partial_products", 0),
-        "windows": st.get("windows", 0), "events": result.events, "fidelity": "event",
-        "line_bytes": arch.piuma.dram_line_bytes,
-        **{f"energy_{c}_pj": v for c, v in sorted(energy.by_component.items())},
-        "placeholders": ";".join(energy.placeholders),
-    }
+        "windows": st.get("windows", 0), "line_bytes": arch.piuma.dram_line_bytes,
+    })
+    return record
 
 
 def report_sections(ok: pd.DataFrame, meta: dict, out_dir: Path) -> list[str]:

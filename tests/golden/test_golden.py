@@ -19,7 +19,7 @@ COLUMNS = ["point_id", "status", "cycles", "bound_cycles", "energy_pj", "dram_by
 def test_shipped_sweep_matches_golden(sweep, tmp_path, request):
     spec = load_spec(SHIPPED_SWEEPS / f"{sweep}.yaml")
     frame = run_sweep(expand(spec), tmp_path, seed=spec.seed)
-    got = frame[COLUMNS + [c for c in frame.columns if c.startswith("util_")]]
+    got = frame[COLUMNS + [c for c in frame.columns if c.startswith(("util_", "busy_"))]]
     path = GOLDEN / f"{sweep}.csv"
     if request.config.getoption("--update-golden"):
         got.to_csv(path, index=False)

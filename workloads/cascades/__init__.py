@@ -1,30 +1,34 @@
 """Registry of named cascades: `build(name, **shape)` and `cascade_names()`.
 
+Every module of this package is imported at start-up and registers its builders with the
+``@cascade`` decorator (workloads/cascades/_common.py): adding a workload is adding a module.
+
 Each builder takes upper-case keyword shape parameters with small defaults and validates them
 (ValueError naming the parameter). Leaves out model tables (layer shapes of BERT, ResNeXt, ...).
 """
 from __future__ import annotations
 
+import importlib
 import inspect
+import pkgutil
 from typing import Callable
 
 from workloads.cascade import Cascade
-from workloads.cascades.attention import (attention_1pass, attention_2pass, attention_3pass,
-                                          attention_3pass_deferred, attention_naive)
-from workloads.cascades.conv import group_conv, video_block
-from workloads.cascades.pedagogical import (pedagogical_2pass, pedagogical_iterative,
-                                            pedagogical_reassoc)
-from workloads.cascades.sparse import spgemm
+from workloads.cascades._common import REGISTRY
 
 
 class UnknownCascadeError(ValueError):
     """No cascade of that name; the message lists the known names."""
 
 
-REGISTRY: dict[str, Callable[..., Cascade]] = {f.__name__: f for f in (
-    attention_naive, attention_3pass, attention_3pass_deferred, attention_2pass,
-    attention_1pass, pedagogical_2pass, pedagogical_reassoc, pedagogical_iterative,
-    spgemm, group_conv, video_block)}
+def _discover() -> None:
+    """Import every module of this package; their ``@cascade`` builders register themselves."""
+    for info in pkgutil.iter_modules(__path__):
+        if not info.name.startswith("_"):
+            importlib.import_module(f"{__name__}.{info.name}")
+
+
+_discover()
 
 
 def cascade_names() -> list[str]:

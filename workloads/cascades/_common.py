@@ -5,8 +5,22 @@ unit or dtype information (that belongs to mappings/architectures).
 """
 from __future__ import annotations
 
+from typing import Callable
+
 from workloads.cascade import Cascade
 from workloads.notation import parse_cascade
+
+# name -> builder; filled by @cascade as the modules of workloads.cascades are imported
+REGISTRY: dict[str, Callable[..., Cascade]] = {}
+
+
+def cascade(builder: Callable[..., Cascade]) -> Callable[..., Cascade]:
+    """Register a cascade builder under its function name (a module of workloads/cascades/ that
+    defines one is found and imported by the registry; nothing else lists it)."""
+    if builder.__name__ in REGISTRY:
+        raise ValueError(f"cascade {builder.__name__!r} is registered twice")
+    REGISTRY[builder.__name__] = builder
+    return builder
 
 
 def check_positive(**shape: int) -> None:

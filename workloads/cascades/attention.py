@@ -9,7 +9,7 @@ embedding, E), f (V embedding, F); the 2-pass and 1-pass cascades split m = m1 x
 from __future__ import annotations
 
 from workloads.cascade import Cascade
-from workloads.cascades._common import check_divides, check_positive, from_text
+from workloads.cascades._common import cascade, check_divides, check_positive, from_text
 
 _QK = """input Q[e,p]
 input K[e,m]
@@ -18,6 +18,7 @@ QK[m,p] = Q[e,p] x K[e,m]
 """
 
 
+@cascade
 def attention_naive(M: int = 16, P: int = 4, E: int = 4, F: int = 4) -> Cascade:
     """QK, the naive softmax (exp, sum, divide) and AV: 2 passes over m."""
     check_positive(M=M, P=P, E=E, F=F)
@@ -29,6 +30,7 @@ AV[f,p] = A[m,p] x V[f,m]
 """)
 
 
+@cascade
 def attention_3pass(M: int = 16, P: int = 4, E: int = 4, F: int = 4) -> Cascade:
     """Cascade 4 (numerically stable 3-pass softmax): 3 passes over m."""
     check_positive(M=M, P=P, E=E, F=F)
@@ -41,6 +43,7 @@ AV[f,p] = A[m,p] x V[f,m]
 """)
 
 
+@cascade
 def attention_3pass_deferred(M: int = 16, P: int = 4, E: int = 4, F: int = 4) -> Cascade:
     """Cascade 4 with division deferral (F x P divisions): 2 passes over m."""
     check_positive(M=M, P=P, E=E, F=F)
@@ -67,6 +70,7 @@ def _split(M: int, M0: int) -> int:
     return M // M0
 
 
+@cascade
 def attention_2pass(M: int = 16, P: int = 4, E: int = 4, F: int = 4, M0: int = 4) -> Cascade:
     """2-pass cascade: pass 1 per-chunk local max LM, locally normalised numerator SLN, local
     denominator SLD and SLNV, and the global max GM; pass 2 corrects each chunk by
@@ -87,6 +91,7 @@ AV[f,p] = SNV[f,p] / SD[p]
 """)
 
 
+@cascade
 def attention_1pass(M: int = 16, P: int = 4, E: int = 4, F: int = 4, M0: int = 4) -> Cascade:
     """Cascade 5 (FlashAttention-2 / FuseMax) exactly as in the paper: running max RM,
     denominator RD and numerator RNV over the iterative rank m1; 1 pass over m."""

@@ -15,9 +15,10 @@ embeddings, the SiLU, and multi-head splitting.
 from __future__ import annotations
 
 from workloads.cascade import Cascade
-from workloads.cascades._common import check_positive, from_text
+from workloads.cascades._common import cascade, check_positive, from_text
 
 
+@cascade
 def group_conv(G: int = 2, C: int = 3, K: int = 4, H: int = 6, W: int = 6, R: int = 3,
                S: int = 3) -> Cascade:
     """Grouped KxK-style convolution (R x S kernel), see the module docstring."""
@@ -29,6 +30,7 @@ O[g,k,h,w] = I[g,c,h+r,w+s] x WT[g,k,c,r,s]
 """)
 
 
+@cascade
 def video_block(T: int = 4, G: int = 2, J: int = 2, H: int = 4, W: int = 4, K: int = 4,
                 E: int = 4) -> Cascade:
     """GroupNorm -> 3x3 conv -> temporal attention (+ residual), see the module docstring.

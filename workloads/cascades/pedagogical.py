@@ -8,11 +8,12 @@ All three compute the same Z. Leaves out any rank other than k.
 from __future__ import annotations
 
 from workloads.cascade import Cascade
-from workloads.cascades._common import check_positive, from_text
+from workloads.cascades._common import cascade, check_positive, from_text
 
 _IN = "input A[k]\ninput B[k]\n"
 
 
+@cascade
 def pedagogical_2pass(K: int = 8) -> Cascade:
     """Y = A_k x B_k; Z = Y x A_k (summed over k): 2 passes over k."""
     check_positive(K=K)
@@ -22,6 +23,7 @@ Z[] = sum_k Y[] x A[k]
 """)
 
 
+@cascade
 def pedagogical_reassoc(K: int = 8) -> Cascade:
     """Y = A_k x B_k; X = sum_k A_k; Z = Y x X: 1 pass over k."""
     check_positive(K=K)
@@ -32,6 +34,7 @@ Z[] = Y[] x X[]
 """)
 
 
+@cascade
 def pedagogical_iterative(K: int = 8) -> Cascade:
     """Running RY, RX, RZ recurrences over the iterative rank k: 1 pass over k."""
     check_positive(K=K)

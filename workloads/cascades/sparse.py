@@ -7,9 +7,10 @@ cascade itself carries no density, so analyses report dense upper bounds. Leaves
 from __future__ import annotations
 
 from workloads.cascade import Cascade
-from workloads.cascades._common import check_positive, from_text
+from workloads.cascades._common import cascade, check_positive, from_text
 
 
+@cascade
 def spgemm(M: int = 16, K: int = 16, N: int = 16) -> Cascade:
     """Z[m,n] = sum_k A[m,k] x B[k,n]; A is M x K, B is K x N."""
     check_positive(M=M, K=K, N=N)

@@ -1,0 +1,300 @@
+"""The GPU simulator: kernels on a stream, CTAs on SM slots, shared L2 and DRAM servers.
+
+Model (numbers from the preset's ``gpu:`` section, units and levels; docs/gpu.md):
+
+* Stream. The host enqueues kernel i at ``i x launch_overhead_s``; kernel i starts when it is
+  enqueued and kernel i-1 has finished, and pays ``kernel_overhead_s`` (grid launch and drain)
+  before its CTAs run. The program runs ``PASSES`` = 3 times back to back, as the reference
+  protocol does (warm-up iterations, then a measured loop): L2 state and the host queue carry
+  over, and the record describes the last pass (its time = end of pass 3 - end of pass 2, its
+  actions, its DRAM traffic), which is the steady-state period of the loop: host-bound when
+  launches dominate, GPU-bound otherwise.
+* CTAs. A kernel's CTAs are dispatched in index order to SM slots as slots free up (breadth-first
+  over SMs at start: CTA i of the first wave goes to SM i mod SMs), up to the occupancy limit per
+  SM (archsim/gpu/occupancy.py), so waves and tails emerge. Each CTA runs its prologue load, its
+  main-loop steps in at most ``MAX_CHUNKS`` chunks (the first chunk is one step, so an
+  unoverlapped prologue is charged exactly) and its epilogue store (archsim/gpu/program.py).
+* Resources (all :class:`~archsim.resources.Servers`, FIFO in request order): per SM, one server
+  per SM pipe unit (``mma``, ``fp32``, ``sfu``: count / lanes per SM cycles, shared by the SM's
+  resident CTAs; one CTA's step uses its pipes one after another, as a warp issues its MMAs and
+  then its softmax, while different CTAs overlap on different pipes), a shared-memory port (``l1_bytes_per_cycle_per_sm``) and an L2 port
+  (``l2_bytes_per_cycle_per_sm``); device-wide, the L2 (its level bandwidth) and DRAM (level
+  bandwidth x ``dram_efficiency``). A load holds its SM's L2 port, the L2 and, for the share of
+  the kernel's loads that miss (archsim/gpu/l2.py), DRAM, concurrently; it completes after the
+  longest hold plus the L2 latency (plus the DRAM latency when it misses). Latency is pipelined.
+* Long kernels. With more than ``3 x slots`` CTAs (slots = SMs x CTAs per SM), the kernel is
+  simulated at n1 = slots + r and n2 = 2 x slots + r CTAs (r = CTAs mod slots, the tail) and
+  its time extrapolated linearly in whole waves: t = t(n1) + (CTAs - n1) / slots x (t(n2) - t(n1)).
+  tests/gpu/test_gpu_sim.py checks this against full simulation.
+* Energy actions are exact counts of the whole program (not extrapolated): ``<unit>.<op>`` per
+  operator, ``smem.read|write``, ``l2.read|write`` and ``dram.read|write`` in the levels'
+  ``access_bytes``; static power x time is added by :func:`archsim.energy`.
+
+Leaves out: warp scheduling and instruction issue inside an SM, register bank conflicts, the L1
+as a cache, TLBs, DRAM row-buffer effects, clock boost and power capping (the model runs at the
+preset's boost clock), concurrent kernels and multiple streams.
+"""
+from __future__ import annotations
+
+import simpy
+
+from ..resources import Servers
+from ..result import SimResult
+from .l2 import L2Cache
+from .memory import peak_bytes
+from .occupancy import check_kernel, ctas_per_sm
+
+__all__ = ["simulate_gpu", "bound_gpu", "MAX_CHUNKS", "PASSES"]
+
+PASSES = 3
+MAX_CHUNKS = 4          # main-loop chunks per CTA (the first is one step)
+_UNITS = ("mma", "fp32", "sfu")
+
+
+def _params(arch):
+    if arch.gpu is None:
+        raise ValueError(f"arch {arch.name!r}: not a GPU-family preset (no gpu section)")
+    return arch.gpu
+
+
+def _chunks(steps: int) -> list[int]:
+    """Steps per chunk: one step first, then the rest in at most MAX_CHUNKS - 1 near-equal chunks."""
+    rest = steps - 1
+    n = min(MAX_CHUNKS - 1, rest)
+    return [1] + [rest // n + (1 if i < rest % n else 0) for i in range(n)] if n else [1]
+
+
+class _Device:
+    """The servers of one kernel's run (fresh per kernel: a barrier separates kernels)."""
+
+    def __init__(self, arch, kernel, read_fraction: float, write_fraction: float):
+        gpu = arch.gpu
+        self.arch, self.k, self.gpu = arch, kernel, gpu
+        self.env = simpy.Environment()
+        self.pipes = [{u: Servers(1) for u in _UNITS if u in arch.units} for _ in range(gpu.sms)]
+        self.smem_port = [Servers(1) for _ in range(gpu.sms)]
+        self.l2_port = [Servers(1) for _ in range(gpu.sms)]
+        self.l2, self.dram = Servers(1), Servers(1)
+        self.l2_bw = arch.levels["l2"].bandwidth_bytes_per_cycle
+        self.dram_bw = arch.levels["dram"].bandwidth_bytes_per_cycle * gpu.dram_efficiency
+        self.l2_lat = arch.levels["l2"].latency_cycles
+        self.dram_lat = arch.levels["dram"].latency_cycles
+        self.read_fraction, self.write_fraction = read_fraction, write_fraction
+        self.events = 0
+
+    def transfer(self, sm: int, nbytes: float, dram_fraction: float) -> float:
+        """Reserve a global load/store of ``nbytes``; return when it completes."""
+        now = self.env.now
+        if nbytes <= 0:
+            return now
+        end = max(self.l2_port[sm].reserve(now, nbytes / self.gpu.l2_bytes_per_cycle_per_sm),
+                  self.l2.reserve(now, nbytes / self.l2_bw))
+        lat = self.l2_lat
+        if dram_fraction > 0:
+            end = max(end, self.dram.reserve(now, nbytes * dram_fraction / self.dram_bw))
+            lat += self.dram_lat
+        return end + lat
+
+    def compute(self, sm: int, work: dict, steps: int, smem_bytes: float) -> float:
+        now = self.env.now
+        end = now
+        if smem_bytes > 0:
+            end = self.smem_port[sm].reserve(now, smem_bytes / self.gpu.l1_bytes_per_cycle_per_sm)
+        per_unit: dict[str, float] = {}
+        for action, count in work.items():
+            unit, _, op = action.partition(".")
+            u = self.arch.units[unit]
+            per_unit[unit] = per_unit.get(unit, 0.0) + count * steps * u.cycles_per_op[op] / u.lanes
+        t = now
+        for unit, cycles in per_unit.items():    # one CTA's pipes run one after another
+            t = self.pipes[sm][unit].reserve(t, cycles)
+        return max(end, t)
+
+    def cta(self, sm: int):
+        k, env = self.k, self.env
+        chunks = _chunks(k.steps)
+        pipelined = k.stages >= 2
+        posted = env.now
+        ready = self.transfer(sm, k.prologue_load_bytes + chunks[0] * k.load_bytes_per_step,
+                              self.read_fraction)
+        for c, steps in enumerate(chunks):
+            self.events += 1
+            yield env.timeout(max(0.0, ready - env.now))
+            nxt = None
+            if pipelined and c + 1 < len(chunks):
+                nxt = self.transfer(sm, chunks[c + 1] * k.load_bytes_per_step, self.read_fraction)
+            done = self.compute(sm, k.work_per_step, steps, steps * k.smem_bytes_per_step)
+            if done > env.now:
+                self.events += 1
+                yield env.timeout(done - env.now)
+            if k.store_bytes_per_step:     # posted: the CTA does not wait for it until the end
+                posted = max(posted, self.transfer(sm, steps * k.store_bytes_per_step, self.write_fraction))
+            if c + 1 < len(chunks):
+                ready = nxt if nxt is not None else self.transfer(
+                    sm, chunks[c + 1] * k.load_bytes_per_step, self.read_fraction)
+        done = self.compute(sm, k.epilogue_work, 1, 0.0) if k.epilogue_work else env.now
+        done = max(done, posted, self.transfer(sm, k.store_bytes, self.write_fraction))
+        self.events += 1
+        yield env.timeout(max(0.0, done - env.now))
+
+    def run(self, n_ctas: int) -> float:
+        slots = ctas_per_sm(self.k, self.gpu)
+        counter = [0]
+
+        def slot(sm: int):
+            while counter[0] < n_ctas:
+                counter[0] += 1
+                yield from self.cta(sm)
+
+        for _ in range(slots):
+            for sm in range(self.gpu.sms):
+                self.env.process(slot(sm))
+        self.env.run()
+        return float(self.env.now)
+
+    def busy(self) -> dict[str, float]:
+        out = {u: sum(p[u].busy for p in self.pipes) for u in self.pipes[0]}
+        out["l2"], out["dram"] = self.l2.busy, self.dram.busy
+        out["smem"] = sum(s.busy for s in self.smem_port)
+        return out
+
+
+def kernel_cycles(kernel, arch, read_fraction: float, write_fraction: float):
+    """(cycles of the CTA phase, busy per resource, events, CTAs simulated, extrapolated?)."""
+    gpu = _params(arch)
+    slots = gpu.sms * ctas_per_sm(kernel, gpu)
+    n = kernel.ctas
+    if n <= 3 * slots:
+        dev = _Device(arch, kernel, read_fraction, write_fraction)
+        return dev.run(n), dev.busy(), dev.events, n, False
+    r = n % slots
+    n1, n2 = slots + r, 2 * slots + r
+    d1, d2 = (_Device(arch, kernel, read_fraction, write_fraction) for _ in range(2))
+    t1, t2 = d1.run(n1), d2.run(n2)
+    waves = (n - n1) / slots
+    b1, b2 = d1.busy(), d2.busy()
+    busy = {x: b1[x] + waves * (b2[x] - b1[x]) for x in b1}
+    return t1 + waves * (t2 - t1), busy, d1.events + d2.events, n1 + n2, True
+
+
+def _actions(kernel, arch, dram_read: float, dram_write: float) -> dict[str, float]:
+    acts = {k: float(v) for k, v in kernel.work.items() if v}
+    lv = arch.levels
+    smem_read = kernel.ctas * kernel.steps * kernel.smem_bytes_per_step
+    smem_write = kernel.load_bytes if kernel.smem_bytes else 0.0
+    for name, nbytes in (("smem.read", smem_read), ("smem.write", smem_write),
+                         ("l2.read", kernel.load_bytes), ("l2.write", kernel.store_bytes_total),
+                         ("dram.read", dram_read), ("dram.write", dram_write)):
+        if nbytes:
+            acts[name] = nbytes / lv[name.split(".")[0]].access_bytes
+    return acts
+
+
+def _traffic(program, arch):
+    """Per kernel of pass 1 and pass 2: (DRAM read bytes, DRAM write bytes) from the L2 model."""
+    l2 = L2Cache(arch.levels["l2"].capacity_bytes)
+    last = {}
+    for i, k in enumerate(program.kernels):
+        for t in (*k.reads, *k.writes):
+            last[t] = i
+    passes = []
+    for _ in range(PASSES):
+        per_kernel = []
+        for i, k in enumerate(program.kernels):
+            per_kernel.append(l2.run_kernel(k, arch.gpu.sms * ctas_per_sm(k, arch.gpu)))
+            for t, j in last.items():
+                if j == i and t not in program.inputs:
+                    l2.free(t)
+        passes.append(per_kernel)
+    return passes
+
+
+def simulate_gpu(program, arch, seed: int = 0) -> SimResult:
+    """Run ``program`` (a GpuProgram) on a GPU-family ``arch``; deterministic (``seed`` unused)."""
+    gpu = _params(arch)
+    for k in program.kernels:
+        check_kernel(k, gpu)
+    clock = arch.clock_hz
+    host = gpu.launch_overhead_s * clock
+    overhead = gpu.kernel_overhead_s * clock
+    traffic = _traffic(program, arch)
+    cache: dict = {}
+    end, pass_end, issued = 0.0, [], 0
+    busy: dict[str, float] = {}
+    actions: dict[str, float] = {}
+    dram = {"read": 0.0, "write": 0.0}
+    events = simulated = extrapolated = 0
+    for p in range(PASSES):
+        for i, (k, (d_read, d_write)) in enumerate(zip(program.kernels, traffic[p])):
+            fr = min(1.0, d_read / k.load_bytes) if k.load_bytes else 0.0
+            fw = min(1.0, d_write / k.store_bytes_total) if k.store_bytes_total else 0.0
+            key = (i, fr, fw)
+            if key not in cache:
+                cache[key] = kernel_cycles(k, arch, fr, fw)
+            cycles, k_busy, k_events, k_sim, k_extra = cache[key]
+            start = max(end, issued * host)
+            issued += 1
+            end = start + overhead + cycles
+            if p == PASSES - 1:
+                for x, b in k_busy.items():
+                    busy[x] = busy.get(x, 0.0) + b
+                for a, n in _actions(k, arch, d_read, d_write).items():
+                    actions[a] = actions.get(a, 0.0) + n
+                dram["read"] += d_read
+                dram["write"] += d_write
+                events += k_events
+                simulated += k_sim
+                extrapolated += k_extra
+        pass_end.append(end)
+    cycles = pass_end[-1] - pass_end[-2]
+    servers = {u: gpu.sms for u in _UNITS if u in arch.units}
+    servers.update(l2=1, dram=1, smem=gpu.sms)
+    l2_bytes = sum(k.load_bytes + k.store_bytes_total for k in program.kernels)
+    return SimResult(
+        program=program.name, arch=arch.name, family=arch.family, cycles=cycles,
+        seconds=cycles / clock, busy_cycles=busy, servers=servers, actions=dict(sorted(actions.items())),
+        traffic_bytes={"dram": dram["read"] + dram["write"], "l2": l2_bytes},
+        peak_bytes={"dram": peak_bytes(program)}, events=events, ops=len(program.kernels),
+        fidelity="event+waves" if extrapolated else "event",
+        counters={"kernels": len(program.kernels), "ctas_simulated": simulated,
+                  "static_power_w": arch.static_power_w or 0.0})
+
+
+def bound_gpu(program, arch) -> SimResult:
+    """A lower bound per kernel: max(compute at the pipes' peak, L2 bytes / L2 bandwidth, DRAM
+    bytes / sustained DRAM bandwidth) plus the kernel overhead, on the stream with the host's
+    launch rate; same protocol (``PASSES`` back-to-back passes, the last one reported) and actions as :func:`simulate_gpu`."""
+    gpu = _params(arch)
+    clock = arch.clock_hz
+    traffic = _traffic(program, arch)
+    l2_bw = arch.levels["l2"].bandwidth_bytes_per_cycle
+    dram_bw = arch.levels["dram"].bandwidth_bytes_per_cycle * gpu.dram_efficiency
+    end, pass_end, issued = 0.0, [], 0
+    actions: dict[str, float] = {}
+    dram_total = 0.0
+    for p in range(PASSES):
+        for k, (d_read, d_write) in zip(program.kernels, traffic[p]):
+            compute = 0.0
+            for unit in _UNITS:
+                if unit in arch.units:
+                    u = arch.units[unit]
+                    lane_cycles = sum(n * u.cycles_per_op[a.split(".")[1]] for a, n in k.work.items()
+                                      if a.startswith(unit + "."))
+                    compute = max(compute, lane_cycles / (u.lanes * gpu.sms))
+            body = max(compute, (k.load_bytes + k.store_bytes_total) / l2_bw,
+                       (d_read + d_write) / dram_bw)
+            start = max(end, issued * gpu.launch_overhead_s * clock)
+            issued += 1
+            end = start + gpu.kernel_overhead_s * clock + body
+            if p == PASSES - 1:
+                for a, n in _actions(k, arch, d_read, d_write).items():
+                    actions[a] = actions.get(a, 0.0) + n
+                dram_total += d_read + d_write
+        pass_end.append(end)
+    cycles = pass_end[-1] - pass_end[-2]
+    return SimResult(program=program.name, arch=arch.name, family=arch.family, cycles=cycles,
+                     seconds=cycles / clock, busy_cycles={},
+                     servers={u: gpu.sms for u in _UNITS if u in arch.units},
+                     actions=dict(sorted(actions.items())), traffic_bytes={"dram": dram_total},
+                     peak_bytes={"dram": peak_bytes(program)}, events=0, ops=len(program.kernels),
+                     fidelity="bound", counters={"kernels": len(program.kernels)})

@@ -1,0 +1,192 @@
+"""GPU mappers: the cascades as PyTorch-eager-style kernel sequences on a GPU-family preset.
+
+Registered: ``gpu_copy`` (copy), ``gpu_gemm`` (gemm), ``gpu_attention_unfused`` (attention_3pass:
+S = QK^T, scale, cast to fp32, softmax, cast back, O = PV; S and P live in device memory) and
+``gpu_attention_fused`` (attention_1pass: a FlashAttention-2 style kernel). Options:
+``precision`` (fp16 default, bf16, fp32: element bytes of the tensors) and, for attention,
+``instances`` (batch x heads, default 1). The GEMM tile (and split-K) is chosen by
+:func:`choose_gemm_tile`; every choice is shown in the record (``kernels``, ``tiles``).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from math import ceil
+
+from archsim.gpu import PRECISIONS, GpuProgram, ctas_per_sm
+
+from ..registry import register
+from ..spec import MappingError
+from .kernels import FP32, GEMM_TILES, elementwise, fused_attention, gemm, rowwise, wave_ctas
+
+__all__ = ["GpuMapping", "choose_gemm_tile", "MAPPERS"]
+
+
+@dataclass(frozen=True)
+class GpuMapping:
+    mapper: str
+    program: GpuProgram
+    choices: dict = field(default_factory=dict)
+    backing_level: str = "dram"
+
+    def describe(self) -> dict[str, str]:
+        return dict(self.choices)
+
+
+def _precision(options: dict) -> tuple[str, int]:
+    precision = options.pop("precision", "fp16")
+    if precision not in PRECISIONS:
+        raise MappingError(f"precision: unknown precision {precision!r}; known: {', '.join(PRECISIONS)}")
+    return precision, PRECISIONS[precision]
+
+
+def _positive(options: dict, key: str, default: int) -> int:
+    value = options.pop(key, default)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise MappingError(f"{key}: expected a positive integer, got {value!r}")
+    return value
+
+
+def _no_more(name: str, options: dict) -> None:
+    if options:
+        raise MappingError(f"{sorted(options)[0]}: unknown option of mapper {name}")
+
+
+def _slots(arch, kernel) -> int:
+    return arch.gpu.sms * ctas_per_sm(kernel, arch.gpu)
+
+
+def choose_gemm_tile(arch, M: int, N: int, K: int, elem: int, batch: int = 1):
+    """(tile, splits) minimising the estimate max(compute, SM ports, DRAM) over the tile menu and
+    split-K factors 1..16 (split-K only while the grid has fewer CTAs than SMs). Compute: the
+    busiest SM's CTAs x its tile's MACs at the SM's tensor rate; SM ports: the same CTAs' global
+    loads through the SM's L2 port and fragment reads through its shared-memory port; DRAM: the
+    L2 model's traffic at the sustained bandwidth. Ties go to the larger tile. Tiles that exceed
+    shared memory per CTA are skipped."""
+    gpu = arch.gpu
+    mma = arch.units["mma"]
+    l2_cap = arch.levels["l2"].capacity_bytes
+    dram_bw = arch.levels["dram"].bandwidth_bytes_per_cycle * gpu.dram_efficiency
+    best = None
+    for tile in GEMM_TILES:
+        if tile.smem_bytes(elem) > gpu.smem_per_cta_bytes:
+            continue
+        for splits in (1, 2, 4, 8, 16):
+            if splits > 1 and batch * ceil(M / tile.Mt) * ceil(N / tile.Nt) * (splits // 2) >= gpu.sms:
+                break
+            k = gemm("probe", M, N, K, tile, elem, gpu.sms, "A", "B", "C", batch, splits)
+            slots = _slots(arch, k)
+            k = gemm("probe", M, N, K, tile, elem, slots, "A", "B", "C", batch, splits)
+            per_sm = ceil(k.ctas / gpu.sms)
+            compute = per_sm * k.steps * tile.Mt * tile.Nt * tile.Kt / mma.lanes
+            ports = per_sm * k.steps * max(k.load_bytes_per_step / gpu.l2_bytes_per_cycle_per_sm,
+                                           k.smem_bytes_per_step / gpu.l1_bytes_per_cycle_per_sm)
+            unique = sum(k.reads.values())
+            dram = unique
+            if k.wave_footprint_bytes > l2_cap:
+                dram = min(k.load_bytes, ceil(k.ctas / slots) * k.wave_footprint_bytes)
+            cost = max(compute, ports, (dram + sum(k.writes.values())) / dram_bw)
+            key = (cost, -tile.Mt * tile.Nt, splits)
+            if best is None or key < best[0]:
+                best = (key, tile, splits)
+    if best is None:
+        raise MappingError(f"tiles: no GEMM tile fits {arch.name}'s {gpu.smem_per_cta_bytes} B of "
+                           "shared memory per CTA")
+    return best[1], best[2]
+
+
+def gemm_kernels(arch, name: str, M: int, N: int, K: int, elem: int, a: str, b: str, c: str,
+                 batch: int = 1) -> tuple[list, str]:
+    """The kernels of one (batched) GEMM: the tiled kernel, plus a split-K reduction."""
+    tile, splits = choose_gemm_tile(arch, M, N, K, elem, batch)
+    probe = gemm(name, M, N, K, tile, elem, arch.gpu.sms, a, b, c, batch, splits)
+    slots = _slots(arch, probe)
+    if splits == 1:
+        return [gemm(name, M, N, K, tile, elem, slots, a, b, c, batch)], tile.describe()
+    part = f"{c}.partial"
+    kernels = [gemm(name, M, N, K, tile, elem, slots, a, b, part, batch, splits),
+               elementwise(f"{name}.splitk_reduce", {part: batch * M * N * FP32 * splits},
+                           {c: batch * M * N * elem}, wave_ctas(arch), {"fp32.add": 1 / FP32})]
+    return kernels, f"{tile.describe()}/splitk{splits}"
+
+
+class _GpuMapper:
+    families = ("gpu",)
+    workloads: tuple[str, ...] = ()
+
+    def __init__(self, name: str, description: str, workloads: tuple[str, ...], build):
+        self.name, self.description, self.workloads, self._build = name, description, workloads, build
+
+    def map(self, cascade, arch, **options) -> GpuMapping:
+        if cascade.name not in self.workloads:
+            raise MappingError(f"workload: {self.name} maps {', '.join(self.workloads)}, not {cascade.name}")
+        if arch.gpu is None:
+            raise MappingError(f"arch: {arch.name} is not a GPU preset (family {arch.family})")
+        options = dict(options)
+        precision, elem = _precision(options)
+        program, choices = self._build(cascade, arch, elem, options)
+        _no_more(self.name, options)
+        return GpuMapping(self.name, program, {"precision": precision, **choices})
+
+    def lower(self, cascade, mapping: GpuMapping, arch) -> GpuProgram:
+        return mapping.program
+
+
+def _copy(cascade, arch, elem, options):
+    n = cascade.shape["M"] * cascade.shape["N"] * elem
+    k = elementwise("copy", {"X": n}, {"Y": n}, wave_ctas(arch))
+    return GpuProgram("copy", (k,), {"X": n, "Y": n}), {"kernels": "copy", "tiles": f"ctas={k.ctas}"}
+
+
+def _gemm(cascade, arch, elem, options):
+    M, K, N = (cascade.shape[x] for x in ("M", "K", "N"))
+    kernels, tile = gemm_kernels(arch, "gemm", M, N, K, elem, "A", "B", "Z")
+    inputs = {"A": M * K * elem, "B": K * N * elem}
+    return (GpuProgram("gemm", tuple(kernels), inputs),
+            {"kernels": "+".join(k.name for k in kernels), "tiles": tile})
+
+
+def _attention_shape(cascade, options):
+    s = cascade.shape
+    if s["E"] != s["F"]:
+        raise MappingError(f"E: GPU attention kernels take E == F (head dim), got E={s['E']} F={s['F']}")
+    return _positive(options, "instances", 1), s["M"], s["P"], s["E"]
+
+
+def _attention_unfused(cascade, arch, elem, options):
+    BH, M, P, D = _attention_shape(cascade, options)
+    s16, s32 = BH * P * M * elem, BH * P * M * FP32
+    qkv = {"Q": BH * P * D * elem, "K": BH * M * D * elem, "V": BH * M * D * elem}
+    k1, t1 = gemm_kernels(arch, "qk", P, M, D, elem, "Q", "K", "S", BH)
+    k6, t6 = gemm_kernels(arch, "pv", P, D, M, elem, "P", "V", "O", BH)
+    wave = wave_ctas(arch)
+    kernels = [*k1,
+               elementwise("scale", {"S": s16}, {"S2": s16}, wave, {"fp32.mul": 1 / elem}),
+               elementwise("to_fp32", {"S2": s16}, {"F": s32}, wave),
+               rowwise("softmax", BH * P, M * FP32, M * FP32, {"F": s32}, {"P32": s32},
+                       {"fp32.max": M, "fp32.add": 2 * M, "sfu.exp": M, "fp32.mul": M}, wave),
+               elementwise("to_half", {"P32": s32}, {"P": s16}, wave),
+               *k6]
+    return (GpuProgram("attention_unfused", tuple(kernels), qkv),
+            {"kernels": "+".join(k.name for k in kernels), "tiles": f"qk={t1};pv={t6}"})
+
+
+def _attention_fused(cascade, arch, elem, options):
+    BH, M, P, D = _attention_shape(cascade, options)
+    if M != P:
+        raise MappingError(f"P: the fused kernel here is self-attention (P == M), got P={P} M={M}")
+    qkv = {"Q": BH * P * D * elem, "K": BH * M * D * elem, "V": BH * M * D * elem}
+    probe = fused_attention("flash_fwd", BH, M, D, elem, arch.gpu.sms, "Q", "K", "V", "O", "LSE")
+    k = fused_attention("flash_fwd", BH, M, D, elem, _slots(arch, probe), "Q", "K", "V", "O", "LSE")
+    return GpuProgram("attention_fused", (k,), qkv), {"kernels": "flash_fwd", "tiles": "Br=128,Bc=64"}
+
+
+MAPPERS = {m.name: register(m) for m in (
+    _GpuMapper("gpu_copy", "GPU device-to-device copy (PyTorch's vectorised elementwise kernel)",
+               ("copy",), _copy),
+    _GpuMapper("gpu_gemm", "GPU tensor-core GEMM with a tile and split-K search (cuBLAS-like)",
+               ("gemm",), _gemm),
+    _GpuMapper("gpu_attention_unfused", "GPU eager attention: QK^T GEMM, scale, fp32 softmax, cast, PV "
+               "GEMM (S and P in device memory)", ("attention_3pass",), _attention_unfused),
+    _GpuMapper("gpu_attention_fused", "GPU fused 1-pass attention (FlashAttention-2 forward)",
+               ("attention_1pass",), _attention_fused),
+)}
