@@ -5,7 +5,8 @@ objects, so a report always describes exactly the records on disk (``results.csv
 that was killed before writing it, the records in ``results.db``). Sections: a summary (points, failures,
 seeds, fidelity), metrics against the first numeric axis, the Pareto front over latency, energy and
 area (those the records have), per-axis sensitivity plots, the results table (the 50 fastest when
-there are more than 200 points), failed points, study sections (``Evaluator.report_sections``),
+there are more than 200 points), failed points, study sections (``Evaluator.report_sections``,
+placed first, right after the summary: a study's paper figures are what its reader came for),
 every placeholder and assumption energy entry the points used, and provenance (archsim version, git
 revision, seeds, presets). ``report.html`` is the same content as one self-contained page (plots
 embedded as data URIs, no script, no network; ``sweeps.html``).
@@ -85,10 +86,13 @@ def build_report(out_dir: Path) -> Path:
         lines += [f"Search: NSGA-II (Optuna), budget {s.get('budget')} points, population "
                   f"{s.get('population')}, seed {s.get('seed')}, objectives {', '.join(s.get('objectives', []))}.", ""]
     (out_dir / "plots").mkdir(exist_ok=True)
+    evaluator = get_evaluator(meta.get("evaluator", "einsum"))
+    if evaluator.report_sections and len(ok):      # a study's own figures (the paper's) come first
+        lines += evaluator.report_sections(ok, meta, out_dir)
     for name, caption in _plots(ok, axes, out_dir) if len(ok) else []:
         lines += [f"![{caption}](plots/{name})", ""]
     lines += _pareto_section(ok, meta, out_dir)
-    workload_keys = [a for a in axes if get_evaluator(meta.get("evaluator", "einsum")).is_workload_key(a)]
+    workload_keys = [a for a in axes if evaluator.is_workload_key(a)]
     lines += _sensitivity_section(ok, axes, out_dir, workload_keys)
     util = [c for c in frame.columns if c.startswith("util_")]
     columns = axes + ["cycles", "bound_cycles", "latency_s", "energy_pj", "dram_bytes"] + util
@@ -101,9 +105,6 @@ def build_report(out_dir: Path) -> Path:
         lines += [markdown_table(table), ""]
     if len(failed):
         lines += ["## Failed points", "", markdown_table(failed[axes + ["error"]].head(MAX_TABLE_ROWS)), ""]
-    evaluator = get_evaluator(meta.get("evaluator", "einsum"))
-    if evaluator.report_sections and len(ok):
-        lines += evaluator.report_sections(ok, meta, out_dir)
     lines += _energy_entries_section(ok, meta)
     lines += _provenance_section(meta)
     report = out_dir / "report.md"

@@ -16,7 +16,10 @@ import pandas as pd  # noqa: E402
 from ..plots import axis_label, save  # noqa: E402
 from ..report import markdown_table  # noqa: E402
 
-CONFIGS = ("unfused", "flat", "cascade", "architecture", "binding")
+CONFIGS = ("unfused", "flat", "cascade", "architecture", "binding")     # the paper's order
+# The paper's names for its configurations (legends and tables say these, not the config keys).
+PAPER_NAMES = {"unfused": "Unfused", "flat": "FLAT", "cascade": "+Cascade", "architecture": "+Architecture",
+               "binding": "FuseMax (+Binding)"}
 # fusemax.md headline targets: (metric, baseline, scope) -> (target, tolerance, relative?)
 TARGETS = {
     ("speedup", "flat", "attention"): (6.7, 0.10, True), ("energy", "flat", "attention"): (0.79, 0.04, False),
@@ -42,7 +45,7 @@ def _bars(ax, table: pd.DataFrame, prefix: str, title: str, ylabel: str) -> None
     x = np.arange(len(table))
     width = 0.8 / max(1, len(configs))
     for i, c in enumerate(configs):
-        ax.bar(x + i * width, table[f"{prefix}_{c}"], width, label=c)
+        ax.bar(x + i * width, table[f"{prefix}_{c}"], width, label=PAPER_NAMES[c])
     ax.set_xticks(x + 0.4 - width / 2)
     ax.set_xticklabels([f"{m}\n{s // 1024}K" for m, s in table.index], fontsize=6)
     ax.set_title(title)
@@ -50,6 +53,12 @@ def _bars(ax, table: pd.DataFrame, prefix: str, title: str, ylabel: str) -> None
     ax.set_ylabel(ylabel)
     ax.legend(fontsize=7)
     ax.grid(True, axis="y", alpha=0.3)
+
+
+def _in_paper_order(frame: pd.DataFrame):
+    """(config, rows) pairs in the paper's configuration order."""
+    present = set(frame["config"])
+    return [(c, frame[frame["config"] == c]) for c in CONFIGS if c in present]
 
 
 def _save(fig, out_dir: Path, name: str) -> str:
@@ -67,7 +76,7 @@ def _paper_sections(frame: pd.DataFrame, out_dir: Path) -> list[str]:
         for ax, unit in zip(axes, ("util_pe2d", "util_pe1d")):
             tab = util[unit].loc[True] if True in util[unit].index else util[unit]
             for c in [c for c in CONFIGS if c in tab.columns]:
-                ax.plot(tab.index, tab[c], marker="o", label=c)
+                ax.plot(tab.index, tab[c], marker="o", label=PAPER_NAMES[c])
             ax.set_xscale("log", base=2)
             ax.set_title(f"{unit} (E = 64 models, attention)")
             ax.set_xlabel("sequence length (tokens)")
@@ -140,9 +149,9 @@ def _means(frame: pd.DataFrame) -> list[str]:
 
 def _pareto(frame: pd.DataFrame, out_dir: Path) -> list[str]:
     fig, ax = plt.subplots(figsize=(6, 4))
-    for c, g in frame.groupby("config"):
+    for c, g in _in_paper_order(frame):
         g = g.sort_values("area_mm2")
-        ax.plot(g["area_mm2"], g["latency_s"], marker="o", label=c)
+        ax.plot(g["area_mm2"], g["latency_s"], marker="o", label=PAPER_NAMES.get(c, c))
         for _, r in g.iterrows():
             ax.annotate(str(int(r["pe_side"])), (r["area_mm2"], r["latency_s"]), fontsize=6)
     ax.set_xscale("log")
@@ -160,10 +169,10 @@ def _pareto(frame: pd.DataFrame, out_dir: Path) -> list[str]:
 
 def _generic_lines(frame: pd.DataFrame, out_dir: Path, x: str, title: str) -> list[str]:
     fig, axes = plt.subplots(1, 2, figsize=(12, 4))
-    for c, g in frame.groupby("config"):
+    for c, g in _in_paper_order(frame):
         g = g.groupby(x, as_index=False)[["latency_s", "util_pe2d"]].mean().sort_values(x)
-        axes[0].plot(g[x], g["latency_s"], marker="o", label=c)
-        axes[1].plot(g[x], g["util_pe2d"], marker="o", label=c)
+        axes[0].plot(g[x], g["latency_s"], marker="o", label=PAPER_NAMES.get(c, c))
+        axes[1].plot(g[x], g["util_pe2d"], marker="o", label=PAPER_NAMES.get(c, c))
     for ax, yl in zip(axes, ("latency (s)", "2D utilisation (useful PE-cycles / PE-cycles)")):
         ax.set_xscale("log", base=2)
         ax.set_xlabel(axis_label(x))
