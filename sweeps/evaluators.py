@@ -28,6 +28,7 @@ from archsim.families import get_family
 from archsim.record import result_metrics
 from mappings import CapacityError, get_mapper, lower, map_cascade
 
+from .einsum_report import fusion_section
 from .params import NAME_KEYS, ParamError, classify_key, split_params
 from .studies import load_studies
 
@@ -275,5 +276,6 @@ EINSUM_PARAMS = (
 
 register(Evaluator("einsum", "a registered cascade on a preset with a mapper (workload, arch, mapping)",
                    NAME_KEYS, classify_einsum_key, evaluate_einsum_point,
+                   report_sections=fusion_section,
                    is_workload_key=lambda key: key == "workload" or classify_einsum_key(key) == "shape",
                    params=EINSUM_PARAMS, check=check_einsum_point))
