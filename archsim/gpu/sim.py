@@ -159,12 +159,13 @@ class _Device:
         return out
 
 
-def kernel_cycles(kernel, arch, read_fraction: float, write_fraction: float):
-    """(cycles of the CTA phase, busy per resource, events, CTAs simulated, extrapolated?)."""
+def kernel_cycles(kernel, arch, read_fraction: float, write_fraction: float, full: bool = False):
+    """(cycles of the CTA phase, busy per resource, events, CTAs simulated, extrapolated?);
+    ``full`` simulates every CTA (no wave extrapolation)."""
     gpu = _params(arch)
     slots = gpu.sms * ctas_per_sm(kernel, gpu)
     n = kernel.ctas
-    if n <= 3 * slots:
+    if full or n <= 3 * slots:
         dev = _Device(arch, kernel, read_fraction, write_fraction)
         return dev.run(n), dev.busy(), dev.events, n, False
     r = n % slots

@@ -12,13 +12,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from math import ceil
 
-from archsim.gpu import PRECISIONS, GpuProgram, ctas_per_sm
+from archsim.gpu import PRECISIONS, GpuProgram, ctas_per_sm, kernel_cycles
 
 from ..registry import register
 from ..spec import MappingError
 from .kernels import FP32, GEMM_TILES, elementwise, fused_attention, gemm, rowwise, wave_ctas
 
-__all__ = ["GpuMapping", "choose_gemm_tile", "MAPPERS"]
+__all__ = ["GpuMapping", "choose_gemm_tile", "MAPPERS", "AUTOTUNE"]
+
+AUTOTUNE = 3   # GEMM candidates simulated after the estimate ranks them
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,7 @@ class GpuMapping:
     mapper: str
     program: GpuProgram
     choices: dict = field(default_factory=dict)
+    tiling: dict = field(default_factory=dict)   # kernel -> tile objects the executors replay
     backing_level: str = "dram"
 
     def describe(self) -> dict[str, str]:
@@ -56,17 +59,18 @@ def _slots(arch, kernel) -> int:
 
 
 def choose_gemm_tile(arch, M: int, N: int, K: int, elem: int, batch: int = 1):
-    """(tile, splits) minimising the estimate max(compute, SM ports, DRAM) over the tile menu and
-    split-K factors 1..16 (split-K only while the grid has fewer CTAs than SMs). Compute: the
-    busiest SM's CTAs x its tile's MACs at the SM's tensor rate; SM ports: the same CTAs' global
-    loads through the SM's L2 port and fragment reads through its shared-memory port; DRAM: the
-    L2 model's traffic at the sustained bandwidth. Ties go to the larger tile. Tiles that exceed
-    shared memory per CTA are skipped."""
+    """(tile, splits) as a library's heuristic plus autotuning would pick it: every tile of the
+    menu and split-K factor 1..16 (split-K only while the grid has fewer CTAs than SMs) is ranked
+    by the estimate max(compute, SM ports, DRAM), and the ``AUTOTUNE`` best are simulated; the
+    fastest wins (ties: the larger tile). Compute: the busiest SM's CTAs x its tile's MACs at the
+    SM's tensor rate; SM ports: the same CTAs' global loads through the SM's L2 port and fragment
+    reads through its shared-memory port; DRAM: the L2 model's traffic at the sustained bandwidth
+    (all inputs cold). Tiles that exceed shared memory per CTA are skipped."""
     gpu = arch.gpu
     mma = arch.units["mma"]
     l2_cap = arch.levels["l2"].capacity_bytes
     dram_bw = arch.levels["dram"].bandwidth_bytes_per_cycle * gpu.dram_efficiency
-    best = None
+    ranked = []
     for tile in GEMM_TILES:
         if tile.smem_bytes(elem) > gpu.smem_per_cta_bytes:
             continue
@@ -85,28 +89,33 @@ def choose_gemm_tile(arch, M: int, N: int, K: int, elem: int, batch: int = 1):
             if k.wave_footprint_bytes > l2_cap:
                 dram = min(k.load_bytes, ceil(k.ctas / slots) * k.wave_footprint_bytes)
             cost = max(compute, ports, (dram + sum(k.writes.values())) / dram_bw)
-            key = (cost, -tile.Mt * tile.Nt, splits)
-            if best is None or key < best[0]:
-                best = (key, tile, splits)
-    if best is None:
+            ranked.append(((cost, -tile.Mt * tile.Nt, splits), tile, splits, k, dram))
+    if not ranked:
         raise MappingError(f"tiles: no GEMM tile fits {arch.name}'s {gpu.smem_per_cta_bytes} B of "
                            "shared memory per CTA")
+    ranked.sort(key=lambda c: c[0])
+    timed = []
+    for key, tile, splits, k, dram in ranked[:AUTOTUNE]:
+        cycles = kernel_cycles(k, arch, min(1.0, dram / k.load_bytes), 1.0)[0]
+        timed.append(((cycles, key[1], splits), tile, splits))
+    best = min(timed, key=lambda c: c[0])
     return best[1], best[2]
 
 
 def gemm_kernels(arch, name: str, M: int, N: int, K: int, elem: int, a: str, b: str, c: str,
-                 batch: int = 1) -> tuple[list, str]:
-    """The kernels of one (batched) GEMM: the tiled kernel, plus a split-K reduction."""
+                 batch: int = 1) -> tuple[list, str, tuple]:
+    """The kernels of one (batched) GEMM (the tiled kernel, plus a split-K reduction), their
+    description and the (tile, splits) chosen."""
     tile, splits = choose_gemm_tile(arch, M, N, K, elem, batch)
     probe = gemm(name, M, N, K, tile, elem, arch.gpu.sms, a, b, c, batch, splits)
     slots = _slots(arch, probe)
     if splits == 1:
-        return [gemm(name, M, N, K, tile, elem, slots, a, b, c, batch)], tile.describe()
+        return [gemm(name, M, N, K, tile, elem, slots, a, b, c, batch)], tile.describe(), (tile, 1)
     part = f"{c}.partial"
     kernels = [gemm(name, M, N, K, tile, elem, slots, a, b, part, batch, splits),
                elementwise(f"{name}.splitk_reduce", {part: batch * M * N * FP32 * splits},
                            {c: batch * M * N * elem}, wave_ctas(arch), {"fp32.add": 1 / FP32})]
-    return kernels, f"{tile.describe()}/splitk{splits}"
+    return kernels, f"{tile.describe()}/splitk{splits}", (tile, splits)
 
 
 class _GpuMapper:
@@ -123,9 +132,9 @@ class _GpuMapper:
             raise MappingError(f"arch: {arch.name} is not a GPU preset (family {arch.family})")
         options = dict(options)
         precision, elem = _precision(options)
-        program, choices = self._build(cascade, arch, elem, options)
+        program, choices, tiling = self._build(cascade, arch, elem, options)
         _no_more(self.name, options)
-        return GpuMapping(self.name, program, {"precision": precision, **choices})
+        return GpuMapping(self.name, program, {"precision": precision, **choices}, tiling)
 
     def lower(self, cascade, mapping: GpuMapping, arch) -> GpuProgram:
         return mapping.program
@@ -134,15 +143,17 @@ class _GpuMapper:
 def _copy(cascade, arch, elem, options):
     n = cascade.shape["M"] * cascade.shape["N"] * elem
     k = elementwise("copy", {"X": n}, {"Y": n}, wave_ctas(arch))
-    return GpuProgram("copy", (k,), {"X": n, "Y": n}), {"kernels": "copy", "tiles": f"ctas={k.ctas}"}
+    block = n // (k.ctas * k.steps) if n % (k.ctas * k.steps) == 0 else ceil(n / (k.ctas * k.steps))
+    return (GpuProgram("copy", (k,), {"X": n, "Y": n}), {"kernels": "copy", "tiles": f"ctas={k.ctas},steps={k.steps}"},
+            {"copy": (k.ctas, k.steps, block)})
 
 
 def _gemm(cascade, arch, elem, options):
     M, K, N = (cascade.shape[x] for x in ("M", "K", "N"))
-    kernels, tile = gemm_kernels(arch, "gemm", M, N, K, elem, "A", "B", "Z")
+    kernels, tile, chosen = gemm_kernels(arch, "gemm", M, N, K, elem, "A", "B", "Z")
     inputs = {"A": M * K * elem, "B": K * N * elem}
     return (GpuProgram("gemm", tuple(kernels), inputs),
-            {"kernels": "+".join(k.name for k in kernels), "tiles": tile})
+            {"kernels": "+".join(k.name for k in kernels), "tiles": tile}, {"gemm": chosen})
 
 
 def _attention_shape(cascade, options):
@@ -156,8 +167,8 @@ def _attention_unfused(cascade, arch, elem, options):
     BH, M, P, D = _attention_shape(cascade, options)
     s16, s32 = BH * P * M * elem, BH * P * M * FP32
     qkv = {"Q": BH * P * D * elem, "K": BH * M * D * elem, "V": BH * M * D * elem}
-    k1, t1 = gemm_kernels(arch, "qk", P, M, D, elem, "Q", "K", "S", BH)
-    k6, t6 = gemm_kernels(arch, "pv", P, D, M, elem, "P", "V", "O", BH)
+    k1, t1, c1 = gemm_kernels(arch, "qk", P, M, D, elem, "Q", "K", "S", BH)
+    k6, t6, c6 = gemm_kernels(arch, "pv", P, D, M, elem, "P", "V", "O", BH)
     wave = wave_ctas(arch)
     kernels = [*k1,
                elementwise("scale", {"S": s16}, {"S2": s16}, wave, {"fp32.mul": 1 / elem}),
@@ -167,7 +178,11 @@ def _attention_unfused(cascade, arch, elem, options):
                elementwise("to_half", {"P32": s32}, {"P": s16}, wave),
                *k6]
     return (GpuProgram("attention_unfused", tuple(kernels), qkv),
-            {"kernels": "+".join(k.name for k in kernels), "tiles": f"qk={t1};pv={t6}"})
+            {"kernels": "+".join(k.name for k in kernels), "tiles": f"qk={t1};pv={t6}"},
+            {"qk": c1, "pv": c6})
+
+
+BR, BC = 128, 64   # FlashAttention-2's query and key block at head dim 64 (Dao 2023)
 
 
 def _attention_fused(cascade, arch, elem, options):
@@ -175,9 +190,10 @@ def _attention_fused(cascade, arch, elem, options):
     if M != P:
         raise MappingError(f"P: the fused kernel here is self-attention (P == M), got P={P} M={M}")
     qkv = {"Q": BH * P * D * elem, "K": BH * M * D * elem, "V": BH * M * D * elem}
-    probe = fused_attention("flash_fwd", BH, M, D, elem, arch.gpu.sms, "Q", "K", "V", "O", "LSE")
-    k = fused_attention("flash_fwd", BH, M, D, elem, _slots(arch, probe), "Q", "K", "V", "O", "LSE")
-    return GpuProgram("attention_fused", (k,), qkv), {"kernels": "flash_fwd", "tiles": "Br=128,Bc=64"}
+    probe = fused_attention("flash_fwd", BH, M, D, elem, arch.gpu.sms, "Q", "K", "V", "O", "LSE", BR, BC)
+    k = fused_attention("flash_fwd", BH, M, D, elem, _slots(arch, probe), "Q", "K", "V", "O", "LSE", BR, BC)
+    return (GpuProgram("attention_fused", (k,), qkv), {"kernels": "flash_fwd", "tiles": f"Br={BR},Bc={BC}"},
+            {"flash_fwd": (BR, BC)})
 
 
 MAPPERS = {m.name: register(m) for m in (

@@ -1,0 +1,154 @@
+"""The GPU family against public behaviour (docs/reference/gpu.md) and its own invariants."""
+import pytest
+
+import archsim
+import workloads
+from archsim.families import get_family
+from archsim.gpu import Kernel, kernel_cycles
+from archsim.gpu.occupancy import ctas_per_sm
+from mappings import MappingError, lower, map_cascade
+
+HBM_PARTS = ("a100_80gb", "h100_sxm5", "h200_sxm")
+
+
+def run(arch, workload, mapper, options=None, **shape):
+    cascade = workloads.build(workload, **shape)
+    mapping = map_cascade(mapper, cascade, arch, **(options or {}))
+    return get_family("gpu").simulate(lower(cascade, mapping, arch), arch), mapping
+
+
+def copy_bandwidth(arch, nbytes):
+    r, _ = run(arch, "copy", "gpu_copy", M=nbytes // 2 // 1024, N=1024)
+    return 2 * nbytes / r.seconds, r
+
+
+@pytest.fixture(scope="module", params=HBM_PARTS)
+def hbm(request):
+    return archsim.load_arch(request.param)
+
+
+def test_launch_floor_small_copies_cost_the_same(hbm):
+    small = copy_bandwidth(hbm, 64 * 1024)[1].seconds
+    large = copy_bandwidth(hbm, 4 * 1024 ** 2)[1].seconds
+    assert large == pytest.approx(small, rel=0.1)
+    assert small >= hbm.gpu.launch_overhead_s
+
+
+def test_bandwidth_by_working_set_and_l2_knee(hbm):
+    l2 = hbm.levels["l2"].capacity_bytes
+    peak = hbm.levels["dram"].bandwidth_bytes_per_cycle * hbm.clock_hz
+    inside = copy_bandwidth(hbm, l2 // 4)[0]         # src + dst = half the L2
+    outside = copy_bandwidth(hbm, 4 * l2)[0]         # 8x the L2
+    assert inside > peak
+    assert 0.85 * peak <= outside <= 0.92 * peak     # sustained HBM copy
+    assert outside < inside
+
+
+A100_MISS = pytest.mark.xfail(strict=True, reason=(
+    "known miss: A100 GEMMs reach 0.89-0.99 of the tensor peak in the model (cuBLAS: 0.70-0.80); "
+    "the model runs at the boost clock with no power capping and no instruction-issue overhead"))
+
+
+@pytest.mark.parametrize("name,n", [("h100_sxm5", 4096), ("h100_sxm5", 8192),
+                                    pytest.param("a100_80gb", 4096, marks=A100_MISS),
+                                    pytest.param("a100_80gb", 8192, marks=A100_MISS)])
+def test_large_gemm_reaches_65_to_85_percent_of_dense_tensor_peak(name, n):
+    arch = archsim.load_arch(name)
+    peak = 2 * arch.units["mma"].lanes * arch.units["mma"].count * arch.clock_hz
+    r, _ = run(arch, "gemm", "gpu_gemm", M=n, K=n, N=n)
+    assert 0.65 <= 2 * n ** 3 / r.seconds / peak <= 0.85
+
+
+def test_gemm_never_beats_peak_and_skinny_gemm_is_bandwidth_bound():
+    arch = archsim.load_arch("h200_sxm")
+    peak = 2 * arch.units["mma"].lanes * arch.units["mma"].count * arch.clock_hz
+    for n in (256, 1024, 2048):
+        r, _ = run(arch, "gemm", "gpu_gemm", M=n, K=n, N=n)
+        assert 2 * n ** 3 / r.seconds <= peak
+    dram = arch.levels["dram"].bandwidth_bytes_per_cycle * arch.clock_hz
+    r, _ = run(arch, "gemm", "gpu_gemm", M=8, K=8192, N=8192)
+    weights = 8192 * 8192 * 2
+    assert r.seconds >= weights / dram                # cannot stream B faster than HBM
+    assert r.seconds <= 2 * weights / dram            # and is bound by it, not by compute
+
+
+def _kernel(ctas, steps=8):
+    return Kernel("probe", ctas=ctas, threads=256, registers_per_thread=168, smem_bytes=73728,
+                  steps=steps, load_bytes_per_step=24576, smem_bytes_per_step=49152,
+                  work_per_step={"mma.mac": 128 * 256 * 32}, store_bytes=65536,
+                  reads={"A": 1 << 20, "B": 1 << 20}, writes={"C": 1 << 20}, stages=3)
+
+
+def test_two_wave_tail_at_slots_plus_one():
+    arch = archsim.load_arch("h100_sxm5")
+    slots = arch.gpu.sms * ctas_per_sm(_kernel(1), arch.gpu)
+    one = kernel_cycles(_kernel(slots), arch, 0.0, 0.0)[0]
+    two = kernel_cycles(_kernel(slots + 1), arch, 0.0, 0.0)[0]
+    assert two / one == pytest.approx(2.0, rel=0.1)
+
+
+@pytest.mark.parametrize("waves", [5, 12, 60])
+def test_wave_extrapolation_matches_full_simulation(waves):
+    arch = archsim.load_arch("a100_80gb")
+    slots = arch.gpu.sms * ctas_per_sm(_kernel(1, 4), arch.gpu)
+    k = _kernel(waves * slots + 7, steps=4)
+    est, _, _, simulated, extrapolated = kernel_cycles(k, arch, 0.3, 1.0)
+    full = kernel_cycles(k, arch, 0.3, 1.0, full=True)[0]
+    assert extrapolated and est == pytest.approx(full, rel=0.01)
+    assert k.ctas >= 50 * (simulated - (2 * slots + 7)) or waves < 50   # 60 waves: 50x the second run
+
+
+def test_unfused_attention_peak_memory_is_its_fp32_scores_and_probabilities():
+    arch = archsim.load_arch("h100_sxm5")
+    BH, N = 16, 2048
+    r, _ = run(arch, "attention_3pass", "gpu_attention_unfused", {"instances": BH}, M=N, P=N, E=64, F=64)
+    assert r.peak_bytes["dram"] == 2 * BH * N * N * 4    # softmax's fp32 input and output
+
+
+def test_fused_attention_faster_than_unfused_with_memory_linear_in_n():
+    arch = archsim.load_arch("h200_sxm")
+    peaks = {}
+    for N in (1024, 4096):
+        shape = dict(M=N, P=N, E=64, F=64)
+        unfused, _ = run(arch, "attention_3pass", "gpu_attention_unfused", {"instances": 16}, **shape)
+        fused, _ = run(arch, "attention_1pass", "gpu_attention_fused", {"instances": 16}, M0=64, **shape)
+        assert fused.seconds < unfused.seconds
+        peaks[N] = fused.peak_bytes["dram"]
+    assert peaks[4096] == pytest.approx(4 * peaks[1024], rel=0.01)
+
+
+def test_modelled_board_power_stays_under_tdp_on_a_large_gemm():
+    for name in ("p100_sxm2", "v100_sxm2", "a100_80gb", "h200_sxm"):
+        arch = archsim.load_arch(name)
+        r, _ = run(arch, "gemm", "gpu_gemm", M=4096, K=4096, N=4096)
+        watts = archsim.energy(r, arch).total_pj * 1e-12 / r.seconds
+        assert arch.static_power_w < watts <= arch.gpu.tdp_w
+
+
+def test_bad_input_names_the_field():
+    arch = archsim.load_arch("p100_sxm2")
+    with pytest.raises(MappingError, match="precision"):
+        map_cascade("gpu_gemm", workloads.build("gemm"), arch, precision="fp8")
+    with pytest.raises(MappingError, match="family|gpu"):
+        map_cascade("gpu_gemm", workloads.build("gemm"), archsim.load_arch("fusemax"))
+    from archsim.gpu import GpuProgram
+    too_much_smem = Kernel("big", ctas=1, threads=128, registers_per_thread=32, smem_bytes=1 << 20,
+                           steps=1, load_bytes_per_step=1, smem_bytes_per_step=0, work_per_step={},
+                           store_bytes=0, reads={}, writes={})
+    with pytest.raises(ValueError, match="smem_bytes"):
+        get_family("gpu").simulate(GpuProgram("p", (too_much_smem,), {}), arch)
+    for field, bad in (("threads", 2048), ("registers_per_thread", 300)):
+        k = Kernel("k", ctas=1, threads=128, registers_per_thread=32, smem_bytes=0, steps=1,
+                   load_bytes_per_step=1, smem_bytes_per_step=0, work_per_step={}, store_bytes=0,
+                   reads={}, writes={}).__dict__ | {field: bad}
+        with pytest.raises(ValueError, match=field):
+            get_family("gpu").simulate(GpuProgram("p", (Kernel(**k),), {}), arch)
+    with pytest.raises(archsim.SpecError, match="gpu.dram_efficiency"):
+        archsim.load_arch("h100_sxm5", {"gpu.dram_efficiency": 1.5})
+
+
+def test_deterministic():
+    arch = archsim.load_arch("a100_40gb")
+    a, _ = run(arch, "gemm", "gpu_gemm", M=1000, K=3000, N=700)
+    b, _ = run(arch, "gemm", "gpu_gemm", M=1000, K=3000, N=700)
+    assert a == b
