@@ -8,12 +8,12 @@ import importlib as _importlib
 import pkgutil as _pkgutil
 
 from .registry import Mapper, UnknownMapperError, get_mapper, lower, map_cascade, mapper_names, register
-from .spec import Mapping, MappingError, check_mapping
+from .spec import CapacityError, Mapping, MappingError, check_mapping
 
 for _info in _pkgutil.walk_packages(__path__, prefix=f"{__name__}."):
     _importlib.import_module(_info.name)
 
 __all__ = [
-    "Mapper", "Mapping", "MappingError", "UnknownMapperError",
+    "CapacityError", "Mapper", "Mapping", "MappingError", "UnknownMapperError",
     "check_mapping", "get_mapper", "lower", "map_cascade", "mapper_names", "register",
 ]

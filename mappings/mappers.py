@@ -8,6 +8,8 @@ array), a global buffer and DRAM:
   touch DRAM (for a multi-pass cascade the staging buffer must then hold whole fibers).
 
 Default choices (each overridable through options, all ``assumption``s of these mappers):
+chunk sizes (``M0`` of a partitioned rank, unless the user sets them): the largest divisor of the
+rank's size not above the 2D array's rows, so one chunk spans the array (``choose_shape``);
 binding: a contraction (``sum`` reduction of a product) goes to the 2D array, everything else to
 the 1D array when there is one; tiles: recurrence ranks (``m1``) step by 1, other ranks start whole
 and the largest final-output rank is halved until the group fits the global buffer; loop order:
@@ -21,6 +23,7 @@ from typing import Callable
 
 from .lowering import lower_loop_nest
 from .registry import register
+from .shape import array_sized_chunks
 from .spec import Mapping, MappingError, check_mapping, unit_dims
 
 OPTION_KEYS = ("tiles", "loop_order", "spatial", "binding", "storage", "word_bytes")
@@ -68,6 +71,13 @@ class LoopNestMapper:
             mapping = _shrink_to_fit(cascade, arch, build, tiles, iterative)
         check_mapping(cascade, arch, mapping)
         return mapping
+
+    def choose_shape(self, shape: dict[str, int], arch) -> dict[str, int]:
+        """Chunk sizes (``M0``) sized to the rows of the 2D array (or the 1D array's lanes)."""
+        units = _units_by_kind(arch, "pe_array_2d") or _units_by_kind(arch, "pe_array_1d")
+        if not units:
+            return {}
+        return array_sized_chunks(shape, unit_dims(arch.units[units[0]])[0])
 
     def lower(self, cascade, mapping: Mapping, arch):
         return lower_loop_nest(cascade, mapping, arch)

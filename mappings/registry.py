@@ -4,7 +4,10 @@ A mapper has a ``name``, a ``description``, the machine ``families`` it targets 
 values), ``map(cascade, arch, **options) -> mapping`` (checked; ``MappingError`` otherwise) and
 ``lower(cascade, mapping, arch) -> program`` (the program type of that family's simulator). A mapping is
 any frozen object with ``mapper`` (the name that made it), ``backing_level`` (where DRAM traffic
-is counted) and ``describe() -> dict[str, str]`` (the choices a record shows). Family modules
+is counted) and ``describe() -> dict[str, str]`` (the choices a record shows). A mapper may also
+have ``choose_shape(shape, arch) -> dict[str, int]``: its values for shape parameters that are
+tiling choices (chunk sizes such as ``M0``, ``mappings.shape``), used wherever the user did not set
+them, so a cascade's example default never overrides a mapper's choice. Family modules
 call ``register`` at import; ``mappings/__init__`` imports every module of the package, so a new
 mapper module is found without being listed anywhere. :func:`map_cascade` is the checked entry:
 it refuses a mapper on a machine family it does not target.

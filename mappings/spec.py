@@ -28,6 +28,12 @@ class MappingError(ValueError):
     """An illegal mapping; the message names the offending field, tensor, level and bytes."""
 
 
+class CapacityError(MappingError):
+    """A mapping that is well formed but does not fit the machine (a buffer or register file is too
+    small for its tiles): a property of the design point, recorded per point by a sweep, whereas any
+    other ``MappingError`` is a mistake in the request and rejects a sweep spec before it runs."""
+
+
 @dataclass(frozen=True)
 class Mapping:
     """A complete, checked mapping of one cascade onto one architecture."""
@@ -236,7 +242,7 @@ def _check_capacity(cascade, arch, mapping: Mapping) -> None:
         total = sum(buffers.values())
         if total > level.capacity_bytes:
             largest = max(sizes, key=lambda t: (sizes[t], t))
-            raise MappingError(
+            raise CapacityError(
                 f"tiles: group {'+'.join(group)} needs {total} B in {mapping.staging_level} "
                 f"(largest tile: tensor {largest} {sizes[largest]} B, double-buffered tiles "
                 f"counted twice) but its capacity is {level.capacity_bytes} B; shrink tiles of "

@@ -1,4 +1,4 @@
-"""The ``archsim`` command line: list, passes, verify, run, sweep, report, export.
+"""The ``archsim`` command line: list, describe, passes, verify, run, sweep, report, export.
 
 Bad input (unknown names, malformed specs, illegal mappings) prints one line ``error: ...`` on
 stderr and exits 2; ``verify`` exits 1 on a numerical mismatch; ``sweep`` exits 1 if any point
@@ -14,21 +14,8 @@ import re
 import sys
 from pathlib import Path
 
-import pandas as pd
-
-import archsim
-import workloads
-from mappings import mapper_names
-from mappings.executors import registry
-
-from .evaluators import evaluator_names
-from .params import ParamError, classify_key, parse_cli_value, point_id
-from .executors import EXECUTORS, Progress
-from .report import build_report
-from .runner import Sweep, provenance, run_point, run_sweep, write_meta, write_results  # noqa: F401
-from .search import run_search, space as search_space
-from .spec import expand, expand_all, load_spec  # noqa: F401
-from .store import export
+# Heavy libraries (pandas, matplotlib, simpy, the packages that register cascades, presets and
+# mappers) are imported inside the commands, so that `archsim --help` answers at once.
 
 SHIPPED_SWEEPS = Path(__file__).parent
 _ERROR_CLASS = re.compile(r"^[A-Za-z]+Error: ")  # records keep the class; the error line need not
@@ -46,23 +33,59 @@ def _resolve_spec(name: str) -> Path:
 
 
 def cmd_list(args) -> int:
-    sections = {
-        "cascades": workloads.cascade_names(),
-        "presets": archsim.preset_names(),
-        "mappers": mapper_names(),
-        "evaluators": evaluator_names(),
-        "sweeps": shipped_sweeps(),
-        "checks": sorted(registry()),
-    }
+    from . import catalog
+
+    if args.params:
+        rows = catalog.params(args.params)
+        if args.json:
+            print(json.dumps([dict(zip(("name", "type", "default", "meaning"), r)) for r in rows], indent=2))
+            return 0
+        print(f"parameters of the {args.params} evaluator (sweep spec keys; `archsim run --set` for einsum):")
+        _print_table(("parameter", "type", "default", "meaning"), rows)
+        return 0
+    sections = {title: make() for title, make in catalog.SECTIONS.items()}
     if args.json:
-        print(json.dumps(sections, indent=2))
-    else:
-        for title, names in sections.items():
-            print(f"{title}: {' '.join(names)}")
+        print(json.dumps({title: dict(rows) for title, rows in sections.items()}, indent=2))
+        return 0
+    for title, rows in sections.items():
+        print(f"{title}:")
+        width = max(len(name) for name, _ in rows)
+        for name, meaning in rows:
+            print(f"  {name:{width}}  {meaning}")
     return 0
 
 
+def cmd_describe(args) -> int:
+    from .catalog import describe_preset
+
+    info = describe_preset(args.preset)
+    if args.json:
+        print(json.dumps(info, indent=2, default=str))
+        return 0
+    print(f"{info['name']} ({info['family']} family, {info['path']})")
+    print(info["description"].strip())
+    print()
+    _print_table(("field", "value", "source"), [(n["field"], _fmt(n["value"]), n["source"]) for n in info["numbers"]])
+    if info["placeholders"]:
+        print(f"\n{len(info['placeholders'])} placeholder value(s): {', '.join(info['placeholders'])}")
+    return 0
+
+
+def _fmt(value) -> str:
+    return f"{value:.6g}" if isinstance(value, float) else str(value)
+
+
+def _print_table(header: tuple[str, ...], rows) -> None:
+    """Columns padded to their widest cell; the last column is printed as is."""
+    rows = [tuple(str(c) for c in r) for r in rows]
+    widths = [max([len(header[k])] + [len(r[k]) for r in rows]) for k in range(len(header) - 1)]
+    for row in (header, *rows):
+        print("  ".join(f"{c:{w}}" for c, w in zip(row, widths)) + "  " + row[-1])
+
+
 def cmd_passes(args) -> int:
+    import workloads
+
     cascade = workloads.build(args.cascade)
     ranks = sorted(cascade.rank_sizes)
     if args.rank is not None and args.rank not in ranks:
@@ -83,12 +106,28 @@ RAN = {"simulated": "the simulated schedule", "tiling": "the mapper's tiling onl
        "reference": "reference-only (no mapping)"}
 
 
+def select_checks(patterns: list[str], names: list[str]) -> list[str]:
+    """Names matching any pattern: an exact name, a glob (``spgemm_*``; ``[`` is literal, as check
+    names contain it) or a prefix (``attention_1pass``); every name at most once, in registry order."""
+    from fnmatch import fnmatchcase
+
+    chosen: list[str] = []
+    for pattern in patterns:
+        literal = pattern.replace("[", "[[]")
+        hits = [n for n in names if n == pattern] or \
+            [n for n in names if fnmatchcase(n, literal) or n.startswith(pattern)]
+        if not hits:
+            raise ValueError(f"verify: no check matches {pattern!r}; `archsim list` shows the kinds "
+                             "(e.g. 'attention_*', 'spgemm_*', 'fusemax:*')")
+        chosen += [n for n in hits if n not in chosen]
+    return chosen
+
+
 def cmd_verify(args) -> int:
+    from mappings.executors import registry
+
     checks = registry()
-    names = args.names or sorted(checks)
-    unknown = [n for n in names if n not in checks]
-    if unknown:
-        raise ValueError(f"verify: unknown check {unknown[0]!r}; see `archsim list`")
+    names = select_checks(args.names, list(checks)) if args.names else sorted(checks)
     failed = 0
     print(f"{'check':48} {'max_abs_err':>12} {'tolerance':>10}  {'status':8}  ran")
     for name in names:
@@ -100,32 +139,70 @@ def cmd_verify(args) -> int:
     return 1 if failed else 0
 
 
-def _run_matrix(args) -> int:
-    """``archsim run spgemm --matrix FILE.mtx --arch piuma --mapping smash_v1``: the smash study's
-    evaluator on a user's Matrix Market file (a bad file is ``error: FILE: ...``, exit 2)."""
-    if args.workload != "spgemm":
-        raise ValueError(f"--matrix: only the spgemm workload takes a matrix, not {args.workload!r}")
-    workloads.read_matrix_market(args.matrix)          # one-line MatrixFileError before running
-    params = {"matrix": args.matrix, "kernel": args.mapping, "arch": args.arch}
+def _settings(args) -> dict:
+    from .params import parse_cli_value
+
+    settings = {}
     for item in args.set or []:
         key, sep, value = item.partition("=")
         if not sep:
             raise ValueError(f"--set {item}: expected key=value")
-        params[key] = parse_cli_value(value)
+        settings[key] = parse_cli_value(value)
+    return settings
+
+
+def _run_spgemm(args) -> int:
+    """``archsim run spgemm --arch piuma8 --mapping smash_v1`` with ``--matrix FILE.mtx`` or a
+    generated matrix (``--set matrix=rmat --set scale=12``): the smash study's evaluator."""
+    import workloads
+
+    from .point import run_point
+    from .studies.smash import check
+
+    params = {"kernel": args.mapping, "arch": args.arch, **_settings(args)}
+    if args.matrix:
+        workloads.read_matrix_market(args.matrix)          # one-line MatrixFileError before running
+        params["matrix"] = args.matrix
+    elif "matrix" not in params:
+        raise ValueError("spgemm: which matrix? --matrix FILE.mtx (Matrix Market), or a generated one: "
+                         "--set matrix=rmat|uniform|powerlaw [--set scale=12 --set edge_factor=8]")
+    if args.trace:
+        raise ValueError("--trace: the PIUMA engine keeps no per-op timeline; only spatial runs are traced")
+    check(params)
     return _print_run(run_point(params, seed=args.seed, evaluator="smash"), args.json)
 
 
 def cmd_run(args) -> int:
-    if getattr(args, "matrix", None):
-        return _run_matrix(args)
+    if args.matrix or args.workload == "spgemm":
+        if args.matrix and args.workload != "spgemm":
+            raise ValueError(f"--matrix: only the spgemm workload takes a matrix, not {args.workload!r}")
+        return _run_spgemm(args)
+    from .evaluators import check_einsum_point
+    from .params import classify_key
+    from .point import run_point
+
     params = {"workload": args.workload, "arch": args.arch, "mapping": args.mapping}
-    for item in args.set or []:
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise ValueError(f"--set {item}: expected key=value")
+    for key, value in _settings(args).items():
         classify_key(key)
-        params[key] = parse_cli_value(value)
-    return _print_run(run_point(params, seed=args.seed), args.json)
+        params[key] = value
+    check_einsum_point(params)
+    code = _print_run(run_point(params, seed=args.seed), args.json)
+    if args.trace and code == 0:
+        _write_trace(params, args.seed, Path(args.trace))
+    return code
+
+
+def _write_trace(params: dict, seed: int, path: Path) -> None:
+    import archsim
+    from archsim.trace import chrome_trace
+
+    from .evaluators import einsum_program
+
+    program, arch = einsum_program(params)
+    result = archsim.simulate(program, arch, seed=seed, trace=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(chrome_trace(program, arch, result)))
+    print(f"trace: {path} ({len(result.trace)} ops; open in https://ui.perfetto.dev)", file=sys.stderr)
 
 
 def _print_run(record: dict, as_json: bool) -> int:
@@ -142,6 +219,16 @@ def _print_run(record: dict, as_json: bool) -> int:
 
 
 def cmd_sweep(args) -> int:
+    import pandas as pd
+
+    from .executors import Progress
+    from .params import point_id
+    from .report import build_report
+    from .runner import Sweep, provenance, write_meta, write_results
+    from .search import run_search
+    from .spec import expand_all, load_spec
+    from .validate import check_points
+
     spec = load_spec(_resolve_spec(args.spec))
     if args.budget is not None and not spec.search:
         raise ValueError("--budget: the spec has no search section")
@@ -151,6 +238,7 @@ def cmd_sweep(args) -> int:
         expansion = None
     else:
         expansion = expand_all(spec)
+        check_points(spec, expansion.points)      # every point checked before anything is written
     if args.dry_run:
         return _dry_run(spec, expansion, args)
     if args.out is None:
@@ -206,6 +294,9 @@ def cmd_sweep(args) -> int:
 
 
 def _dry_run(spec, expansion, args) -> int:
+    from .params import point_id
+    from .search import space as search_space
+
     if spec.search:
         print(f"search: {spec.name}: NSGA-II over {len(search_space(spec))} dimensions, budget "
               f"{args.budget or spec.search.budget} points, objectives {', '.join(spec.search.objectives)}")
@@ -220,6 +311,8 @@ def _dry_run(spec, expansion, args) -> int:
 
 
 def cmd_export(args) -> int:
+    from .store import export
+
     print(export(Path(args.dir), args.format, args.to))
     return 0
 
@@ -230,6 +323,8 @@ def _mkdir(path: Path) -> Path:
 
 
 def cmd_report(args) -> int:
+    from .report import build_report
+
     print(build_report(Path(args.dir)))
     return 0
 
@@ -253,61 +348,178 @@ def cmd_compare(args) -> int:
     return 0
 
 
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    """Keeps the examples' line breaks and appends each option's default (when it has one) to its help."""
+
+    def _get_help_string(self, action):
+        help = action.help or ""
+        if action.default in (None, False, argparse.SUPPRESS) or "%(default)" in help or not action.option_strings:
+            return help
+        return help + " (default: %(default)s)"
+
+
+METRICS = """\
+metrics (columns of a record; units in the names):
+  cycles, latency_s        simulated cycles, and seconds at the preset's clock
+  bound_cycles             closed-form lower bound (max of critical path and busiest resource)
+  energy_pj                dynamic energy: action counts x the preset's per-action table
+  dram_bytes               bytes read + written at the backing level (DRAM)
+  util_<unit>              useful PE-cycle utilisation of a compute unit: useful lane-cycles /
+                           (cycles x lanes x instances); a 4x256 tile on a 256x256 array is <= 1/64
+  busy_<unit>              fraction of time the unit is held by some op, however few lanes work
+  shape, shape_defaults    the full shape the run used, and the values you did not set (chosen
+                           by the mapper, e.g. M0 sized to the array, or the cascade's example default)
+  tiles, loop_order, spatial  the tiling the mapper chose
+"""
+
+EXAMPLES = {
+    "main": """\
+examples:
+  archsim list                                    what archsim knows, one line each
+  archsim run attention_1pass --arch fusemax --mapping fusemax_binding \\
+      --set M=4096 --set P=4096 --set E=64 --set F=64
+  archsim sweep quickstart --out reports/quickstart --jobs 2
+
+`archsim COMMAND --help` explains each command with examples; README.md has the glossary.""",
+    "list": """\
+examples:
+  archsim list                         cascades (with example shapes), presets, mappers, evaluators,
+                                       shipped sweeps and verification checks
+  archsim list --params fusemax        the keys a fusemax sweep spec may set
+  archsim list --json""",
+    "describe": """\
+examples:
+  archsim describe fusemax             every number of the FuseMax preset and where it comes from
+  archsim describe piuma8 --json""",
+    "passes": """\
+examples:
+  archsim passes attention_3pass --rank m          3 passes over m (FuseMax section III)
+  archsim passes attention_1pass --rank m --json   {"cascade": ..., "rank": "m", "passes": 1}""",
+    "verify": """\
+Each check runs a tiled executor (the schedule a mapping implies, tile by tile) and an independent
+numpy/scipy reference on seeded random inputs in float64, and compares them: tolerance
+1e-9 x max(1, max |reference|).
+
+examples:
+  archsim verify                        every check
+  archsim verify 'spgemm_*'             a glob (quote it); [ in check names is literal
+  archsim verify attention_1pass fusemax:binding   prefixes""",
+    "run": """\
+--set keys: an upper-case shape parameter (M, P, E, F, M0: `archsim list` shows each cascade's),
+arch.<path> to override a preset field (`archsim describe PRESET` lists them), map.<option> for a
+mapper option (map.tiles.<rank>, map.loop_order=a,b, map.spatial.<unit>=a,b, map.binding.<einsum>).
+Shape values you do not set are chosen by the mapper (chunk sizes such as M0, sized to the array)
+or take the cascade's small example default; the output names each of them (shape_defaults).
+
+""" + METRICS + """
+examples:
+  archsim run attention_1pass --arch fusemax --mapping fusemax_binding \\
+      --set M=4096 --set P=4096 --set E=64 --set F=64 --trace trace.json
+  archsim run attention_1pass --arch generic_array --mapping fused --set M=1024 --set P=1024 \\
+      --set E=64 --set F=64 --set arch.levels.glb.capacity_bytes=65536 --set map.tiles.p=32 --json
+  archsim run spgemm --arch piuma8 --mapping smash_v1 --set matrix=rmat --set scale=10
+  archsim run spgemm --arch piuma8 --mapping smash_v1 --matrix A.mtx""",
+    "compare": """\
+Each preset runs the workload with the mapper its machine family offers for it (gemm: fusemax_gemm
+on spatial arrays, gpu_gemm on GPUs; attention_1pass: fusemax_binding, gpu_attention_fused; ...);
+a family without one gets a row saying so.
+
+examples:
+  archsim compare gemm --arch fusemax,h100_sxm5,piuma8 --set M=2048 --set N=2048 --set K=2048
+  archsim compare attention_1pass --arch fusemax,h200_sxm --set M=4096 --set P=4096 --set E=64 \\
+      --set F=64 --set M0=256 --set instances=16 --out reports/compare""",
+    "sweep": """\
+A spec is checked point by point before anything runs or is written (unknown names, preset fields
+that do not exist, mapper options and divisibility rules): one `error:` line, exit 2. A point that
+runs but fails (a design that does not fit its buffer) is recorded with status=error and the sweep
+carries on (exit 1 at the end). `archsim list --params EVALUATOR` lists a spec's keys; the grammar
+is in docs/sweeps.md.
+
+""" + METRICS + """
+examples:
+  archsim sweep quickstart --out reports/quickstart --jobs 2
+  archsim sweep fusemax --dry-run                 the 240 expanded points, nothing run
+  archsim sweep my_sweep.yaml --out reports/mine --resume
+  archsim sweep my_sweep.yaml --out reports/mine --executor dask --scheduler tcp://HOST:8786""",
+    "report": """\
+examples:
+  archsim report reports/quickstart      rebuild report.md, report.html and plots/ from the results""",
+    "export": """\
+examples:
+  archsim export reports/quickstart --format parquet     results.parquet next to results.csv
+  archsim export reports/quickstart --format csv --to /tmp/qs.csv""",
+}
+
+
+def _command(sub, name: str, help: str, func):
+    parser = sub.add_parser(name, help=help, description=help[:1].upper() + help[1:] + ".",
+                            epilog=EXAMPLES[name], formatter_class=_Formatter)
+    parser.set_defaults(func=func)
+    return parser
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="archsim", description="Simulate accelerators running Einsum cascades and explore their design spaces.")
-    parser.add_argument("--debug", action="store_true", help="show tracebacks")
-    sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("list", help="registered cascades, presets, mappers, sweeps and checks")
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(func=cmd_list)
-    p = sub.add_parser("passes", help="passes a cascade makes over a rank (FuseMax section III)")
-    p.add_argument("cascade")
-    p.add_argument("--rank")
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(func=cmd_passes)
-    p = sub.add_parser("verify", help="run the tiled executors against their references")
-    p.add_argument("names", nargs="*")
-    p.set_defaults(func=cmd_verify)
-    p = sub.add_parser("run", help="simulate one workload on one preset with one mapper")
-    p.add_argument("workload")
-    p.add_argument("--matrix", metavar="FILE.mtx",
-                   help="spgemm only: a Matrix Market file for C = A A on a PIUMA preset")
-    p.add_argument("--arch", required=True)
-    p.add_argument("--mapping", required=True)
+        prog="archsim", formatter_class=_Formatter, epilog=EXAMPLES["main"],
+        description="Simulate accelerators running Einsum cascades and explore their design spaces.")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks instead of one error line")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    p = _command(sub, "list", "list cascades, presets, mappers, evaluators, sweeps and checks with one line each",
+                 cmd_list)
+    p.add_argument("--params", metavar="EVALUATOR", help="instead: the parameters of one evaluator "
+                   "(einsum, fusemax, smash) with type, default and meaning")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p = _command(sub, "describe", "print a preset with the source of every number", cmd_describe)
+    p.add_argument("preset", help="a preset name (`archsim list`) or a preset YAML file")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p = _command(sub, "passes", "count the passes a cascade makes over a rank (FuseMax section III)", cmd_passes)
+    p.add_argument("cascade", help="a cascade name (`archsim list`)")
+    p.add_argument("--rank", help="the rank to count (default: every rank)")
+    p.add_argument("--json", action="store_true", help="machine-readable output (the rank with most passes)")
+    p = _command(sub, "verify", "check the tiled executors against independent references", cmd_verify)
+    p.add_argument("names", nargs="*", metavar="CHECK",
+                   help="check names, globs ('spgemm_*') or prefixes (default: every check)")
+    p = _command(sub, "run", "simulate one workload on one preset with one mapper and print its record", cmd_run)
+    p.add_argument("workload", help="a cascade name (`archsim list`), or spgemm for the PIUMA SpGEMM kernels")
+    p.add_argument("--arch", required=True, help="a preset name (`archsim list`) or a preset YAML file")
+    p.add_argument("--mapping", required=True, help="a mapper name (`archsim list`); for spgemm a kernel")
     p.add_argument("--set", action="append", metavar="KEY=VALUE",
-                   help="shape (M=1024), arch override (arch.levels.glb.capacity_bytes=65536) "
-                        "or mapper option (map.tiles.p=32)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(func=cmd_run)
-    p = sub.add_parser("compare", help="one workload on several machine families: latency, energy, utilisation")
+                   help="shape (M=1024), preset override (arch.levels.glb.capacity_bytes=65536) or mapper "
+                        "option (map.tiles.p=32); repeatable; for spgemm any smash parameter "
+                        "(matrix=rmat, scale=12, edge_factor=8: `archsim list --params smash`)")
+    p.add_argument("--matrix", metavar="FILE.mtx", help="spgemm only: a Matrix Market file for C = A A")
+    p.add_argument("--trace", metavar="FILE", help="also write the per-op timeline as Chrome trace JSON "
+                   "(open in https://ui.perfetto.dev)")
+    p.add_argument("--seed", type=int, default=0, help="seed passed to the simulation")
+    p.add_argument("--json", action="store_true", help="print the record as JSON")
+    p = _command(sub, "compare", "run one workload on several machine families: latency, energy, utilisation",
+                 cmd_compare)
     p.add_argument("workload", help="gemm, copy, attention_1pass or attention_3pass")
     p.add_argument("--arch", required=True, help="comma-separated presets, e.g. fusemax,h100_sxm5,piuma8")
     p.add_argument("--set", action="append", metavar="KEY=VALUE",
-                   help="shape (M=4096) or option (instances=16: batch x heads for attention)")
-    p.add_argument("--out", help="directory for compare.csv and compare.png")
-    p.set_defaults(func=cmd_compare)
-    p = sub.add_parser("sweep", help="run a sweep spec and write results.csv, report.md and report.html")
-    p.add_argument("spec", help="a YAML file or the name of a shipped sweep")
-    p.add_argument("--out", help="output directory (results.db, results.csv, sweep.json, reports)")
+                   help="shape (M=4096) or option (instances=16: batch x heads for attention); repeatable")
+    p.add_argument("--out", metavar="DIR", help="also write DIR/compare.csv and DIR/compare.png")
+    p = _command(sub, "sweep", "run a sweep spec and write results.csv, report.md and report.html", cmd_sweep)
+    p.add_argument("spec", help="a YAML file or the name of a shipped sweep (`archsim list`)")
+    p.add_argument("--out", metavar="DIR", help="output directory: results.db, results.csv, sweep.json, "
+                   "report.md, report.html, plots/ (required unless --dry-run)")
     p.add_argument("--jobs", type=int, default=1, help="worker processes (or LocalCluster workers for dask)")
-    p.add_argument("--executor", choices=EXECUTORS, default="process",
-                   help="process: local pool (default); dask: a Dask cluster (--scheduler, or a LocalCluster)")
+    # the executor names of sweeps.executors.EXECUTORS (not imported: it loads every package)
+    p.add_argument("--executor", choices=("inline", "process", "dask"), default="process",
+                   help="inline: this process; process: a local pool; dask: a Dask cluster "
+                        "(--scheduler, or a LocalCluster)")
     p.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler address, e.g. tcp://127.0.0.1:8786")
     p.add_argument("--resume", action="store_true", help="skip the points already in DIR/results.db")
-    p.add_argument("--dry-run", action="store_true", help="print the expanded points and their count; run nothing")
+    p.add_argument("--dry-run", action="store_true", help="check the spec, print the expanded points and "
+                   "their count; run and write nothing")
     p.add_argument("--budget", type=int, help="override search.budget (specs with a search section)")
     p.add_argument("--no-progress", action="store_true", help="plain progress lines even on a terminal")
-    p.set_defaults(func=cmd_sweep)
-    p = sub.add_parser("report", help="rebuild report.md and report.html from DIR's results")
-    p.add_argument("dir")
-    p.set_defaults(func=cmd_report)
-    p = sub.add_parser("export", help="write DIR's stored results as CSV or Parquet")
-    p.add_argument("dir")
-    p.add_argument("--format", choices=("csv", "parquet"), default="parquet")
-    p.add_argument("--to", help="output file (default DIR/results.<format>)")
-    p.set_defaults(func=cmd_export)
+    p = _command(sub, "report", "rebuild report.md and report.html from DIR's results", cmd_report)
+    p.add_argument("dir", help="a sweep's --out directory")
+    p = _command(sub, "export", "write DIR's stored results as CSV or Parquet", cmd_export)
+    p.add_argument("dir", help="a sweep's --out directory")
+    p.add_argument("--format", choices=("csv", "parquet"), default="parquet", help="file format")
+    p.add_argument("--to", metavar="FILE", help="output file (default DIR/results.<format>)")
     return parser
 
 
@@ -317,7 +529,9 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "warning")  # Dask logs its start-up at INFO
     try:
         return args.func(args)
-    except (ValueError, KeyError, OSError, ParamError) as err:
+    except BrokenPipeError:                     # `archsim list | head`
+        return 0
+    except (ValueError, KeyError, OSError) as err:
         if args.debug:
             raise
         message = str(err).strip().splitlines()

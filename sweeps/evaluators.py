@@ -26,10 +26,22 @@ import archsim
 import workloads
 from archsim.families import get_family
 from archsim.record import result_metrics
-from mappings import lower, map_cascade
+from mappings import CapacityError, get_mapper, lower, map_cascade
 
+from .einsum_report import fusion_section
 from .params import NAME_KEYS, ParamError, classify_key, split_params
 from .studies import load_studies
+
+
+@dataclass(frozen=True)
+class Param:
+    """One parameter an evaluator accepts: its key (or key pattern such as ``arch.<path>``), type,
+    default (``required`` when a point must set it) and meaning; ``archsim list --params`` prints them."""
+
+    name: str
+    type: str
+    default: str
+    meaning: str
 
 
 @dataclass(frozen=True)
@@ -44,6 +56,12 @@ class Evaluator:
     # shape, a matrix); points that differ in such a key are not alternatives to each other, so
     # reports compute Pareto fronts within groups of equal workload keys.
     is_workload_key: Callable[[str], bool] = lambda key: False
+    params: tuple[Param, ...] = ()
+    # check(params) raises (one line naming the parameter) when a point asks for something that does
+    # not exist or breaks a mapper's rules, without costing it; a design that merely does not fit the
+    # machine (mappings.CapacityError) passes, and its point records the error. A sweep checks every
+    # point before the first one runs (sweeps.validate).
+    check: Callable[[dict], None] = lambda params: None
 
 
 FIDELITIES = ("event", "bound")
@@ -74,11 +92,48 @@ def evaluate_einsum_point(params: dict, seed: int = 0) -> dict:
     fidelity = params.pop("fidelity", "event")
     if fidelity not in FIDELITIES:
         raise ParamError(f"fidelity: expected one of {', '.join(FIDELITIES)}, got {fidelity!r}")
+    arch, cascade, defaulted, (program, choices) = _prepare(params)
+    shown = {"shape": ",".join(f"{k}={v}" for k, v in cascade.shape.items()), "shape_defaults": defaulted}
+    return {**shown, **program_metrics(program, arch, seed, choices, fidelity=fidelity)}
+
+
+def einsum_program(params: dict):
+    """``(program, arch)`` of an ``einsum`` point (its ``fidelity`` ignored): what ``archsim run
+    --trace`` simulates with a timeline."""
+    params = {k: v for k, v in params.items() if k != "fidelity"}
+    arch, _, _, (program, _) = _prepare(params)
+    return program, arch
+
+
+def _prepare(params: dict):
+    """(arch, cascade, shape_defaults note, (program, mapping choices)) of a point."""
     p = split_params(params)
-    cascade = _cascade(p.workload, _key(p.shape))
     arch = _arch(p.arch, _key(p.arch_overrides))
-    program, choices = _lowered(p, cascade, arch)
-    return program_metrics(program, arch, seed, choices, fidelity=fidelity)
+    shape, defaulted = resolve_shape(p.workload, p.shape, get_mapper(p.mapping), arch)
+    cascade = _cascade(p.workload, _key(shape))
+    return arch, cascade, defaulted, _lowered(p, shape, cascade, arch)
+
+
+def resolve_shape(workload: str, user_shape: dict, mapper, arch) -> tuple[dict, str]:
+    """The full shape a point runs (``user_shape`` first, then the mapper's ``choose_shape`` values,
+    then the cascade's example defaults) and a note naming every value the user did not set
+    (``"M0=256 (mapper), E=4 (cascade default)"``; empty when the user set them all)."""
+    defaults = workloads.shape_parameters(workload)
+    unknown = sorted(set(user_shape) - set(defaults))
+    if unknown:
+        raise ParamError(f"{unknown[0]}: not a shape parameter of {workload}; its parameters: "
+                         f"{', '.join(defaults)} (defaults {_show(defaults)})")
+    shape = {**defaults, **user_shape}
+    choose = getattr(mapper, "choose_shape", None)
+    chosen = {k: v for k, v in (choose(shape, arch) if choose else {}).items() if k not in user_shape}
+    shape.update(chosen)
+    notes = [f"{k}={v} ({'mapper' if k in chosen else 'cascade default'})"
+             for k, v in shape.items() if k not in user_shape]
+    return shape, ", ".join(notes)
+
+
+def _show(shape: dict) -> str:
+    return ",".join(f"{k}={v}" for k, v in shape.items())
 
 
 # The generic loop-nest mappers read only the arch's structure (units and level capacities; checked by
@@ -88,14 +143,14 @@ STRUCTURAL_MAPPERS = ("unfused", "fused")
 _PROGRAMS: dict[str, tuple] = {}
 
 
-def _structure_key(p, arch) -> str:
+def _structure_key(p, shape, arch) -> str:
     levels = {n: lv.capacity_bytes for n, lv in arch.levels.items()}
     units = {n: u.model_dump() for n, u in arch.units.items()}
-    return _key({"w": p.workload, "s": p.shape, "m": p.mapping, "o": p.map_options, "u": units, "l": levels})
+    return _key({"w": p.workload, "s": shape, "m": p.mapping, "o": p.map_options, "u": units, "l": levels})
 
 
-def _lowered(p, cascade, arch):
-    key = _structure_key(p, arch) if p.mapping in STRUCTURAL_MAPPERS else None
+def _lowered(p, shape, cascade, arch):
+    key = _structure_key(p, shape, arch) if p.mapping in STRUCTURAL_MAPPERS else None
     if key is not None and key in _PROGRAMS:
         return _PROGRAMS[key]
     mapping = map_cascade(p.mapping, cascade, arch, **p.map_options)
@@ -169,6 +224,58 @@ def evaluator_names() -> list[str]:
     return sorted(_EVALUATORS)
 
 
+def check_einsum_point(params: dict) -> None:
+    """Everything ``evaluate_einsum_point`` needs before it costs: known names, a shape the cascade
+    accepts, overrides of existing preset fields, and mapper options the mapper accepts (mapped, so
+    its divisibility rules hold); a ``CapacityError`` (does not fit) is left to the point's record."""
+    params = dict(params)
+    fidelity = params.pop("fidelity", "event")
+    if fidelity not in FIDELITIES:
+        raise ParamError(f"fidelity: expected one of {', '.join(FIDELITIES)}, got {fidelity!r}")
+    p = split_params(params)
+    if p.workload not in workloads.cascade_names():
+        raise ParamError(f"workload: unknown cascade {p.workload!r} (known: {', '.join(workloads.cascade_names())})")
+    arch = _named("arch", _arch, p.arch, _key(p.arch_overrides))
+    mapper = _named("mapping", get_mapper, p.mapping)
+    shape, _ = resolve_shape(p.workload, p.shape, mapper, arch)
+    cascade = _cascade(p.workload, _key(shape))
+    try:
+        map_cascade(p.mapping, cascade, arch, **p.map_options)
+    except CapacityError:
+        pass
+
+
+def _named(key: str, load, name, *args):
+    """``load(name, *args)``, with an unknown-name error blamed on ``key`` (``mapping: unknown ...``)."""
+    try:
+        return load(name, *args)
+    except ValueError as err:
+        if f"unknown {'mapper' if key == 'mapping' else 'preset'}" in str(err).split(";")[0] \
+                and not str(err).startswith(f"{key}:"):
+            raise ParamError(f"{key}: {err}") from None
+        raise
+
+
+EINSUM_PARAMS = (
+    Param("workload", "cascade name", "required", "what is computed (`archsim list`: cascades)"),
+    Param("arch", "preset name or YAML path", "required", "the machine (`archsim describe PRESET`)"),
+    Param("mapping", "mapper name", "required", "how the cascade runs on the machine (`archsim list`: mappers)"),
+    Param("M, P, E, F, M0, ...", "int", "the mapper's chunk size, else the cascade's example default",
+          "an upper-case shape parameter of the workload; every record names the values it ran with "
+          "(`shape`, `shape_defaults`)"),
+    Param("arch.<path>", "number", "the preset's value",
+          "override one preset field, e.g. arch.levels.glb.capacity_bytes (the field must exist)"),
+    Param("map.<option>", "value", "the mapper's choice",
+          "a mapper option: map.tiles.<rank>, map.loop_order (a,b), map.spatial.<unit> (a,b), "
+          "map.binding.<einsum>, map.storage.<tensor>, map.word_bytes; FuseMax mappers: map.instances, "
+          "map.P1, map.P0"),
+    Param("fidelity", "event | bound", "event", "event: discrete-event simulation; bound: closed-form "
+          "roofline (cycles are the lower bound, energy identical)"),
+)
+
+
 register(Evaluator("einsum", "a registered cascade on a preset with a mapper (workload, arch, mapping)",
                    NAME_KEYS, classify_einsum_key, evaluate_einsum_point,
-                   is_workload_key=lambda key: key == "workload" or classify_einsum_key(key) == "shape"))
+                   report_sections=fusion_section,
+                   is_workload_key=lambda key: key == "workload" or classify_einsum_key(key) == "shape",
+                   params=EINSUM_PARAMS, check=check_einsum_point))

@@ -5,7 +5,8 @@ objects, so a report always describes exactly the records on disk (``results.csv
 that was killed before writing it, the records in ``results.db``). Sections: a summary (points, failures,
 seeds, fidelity), metrics against the first numeric axis, the Pareto front over latency, energy and
 area (those the records have), per-axis sensitivity plots, the results table (the 50 fastest when
-there are more than 200 points), failed points, study sections (``Evaluator.report_sections``),
+there are more than 200 points), failed points, study sections (``Evaluator.report_sections``,
+placed first, right after the summary: a study's paper figures are what its reader came for),
 every placeholder and assumption energy entry the points used, and provenance (archsim version, git
 revision, seeds, presets). ``report.html`` is the same content as one self-contained page (plots
 embedded as data URIs, no script, no network; ``sweeps.html``).
@@ -25,13 +26,12 @@ import pandas as pd  # noqa: E402
 
 from .evaluators import get_evaluator  # noqa: E402
 from .html import markdown_to_html  # noqa: E402
+from .plots import axis_label, save  # noqa: E402
 from .search import pareto_front  # noqa: E402
 from .store import DB_NAME, export  # noqa: E402
 
-PLOT_METRICS = (("latency_s", "latency (s)"), ("energy_pj", "energy (pJ)"), ("dram_bytes", "DRAM traffic (bytes)"))
+PLOT_METRICS = ("latency_s", "energy_pj", "dram_bytes")
 OBJECTIVES = ("latency_s", "energy_pj", "area_mm2")
-LABELS = {"latency_s": "latency (s)", "energy_pj": "energy (pJ)", "area_mm2": "area (mm²)",
-          "dram_bytes": "DRAM traffic (bytes)"}
 MAX_TABLE_ROWS = 200
 MAX_LINES = 12
 
@@ -86,10 +86,14 @@ def build_report(out_dir: Path) -> Path:
         lines += [f"Search: NSGA-II (Optuna), budget {s.get('budget')} points, population "
                   f"{s.get('population')}, seed {s.get('seed')}, objectives {', '.join(s.get('objectives', []))}.", ""]
     (out_dir / "plots").mkdir(exist_ok=True)
+    evaluator = get_evaluator(meta.get("evaluator", "einsum"))
+    if evaluator.report_sections and len(ok):      # a study's own figures (the paper's) come first
+        lines += evaluator.report_sections(ok, meta, out_dir)
     for name, caption in _plots(ok, axes, out_dir) if len(ok) else []:
         lines += [f"![{caption}](plots/{name})", ""]
     lines += _pareto_section(ok, meta, out_dir)
-    lines += _sensitivity_section(ok, axes, out_dir)
+    workload_keys = [a for a in axes if evaluator.is_workload_key(a)]
+    lines += _sensitivity_section(ok, axes, out_dir, workload_keys)
     util = [c for c in frame.columns if c.startswith("util_")]
     columns = axes + ["cycles", "bound_cycles", "latency_s", "energy_pj", "dram_bytes"] + util
     if len(ok):
@@ -101,9 +105,6 @@ def build_report(out_dir: Path) -> Path:
         lines += [markdown_table(table), ""]
     if len(failed):
         lines += ["## Failed points", "", markdown_table(failed[axes + ["error"]].head(MAX_TABLE_ROWS)), ""]
-    evaluator = get_evaluator(meta.get("evaluator", "einsum"))
-    if evaluator.report_sections and len(ok):
-        lines += evaluator.report_sections(ok, meta, out_dir)
     lines += _energy_entries_section(ok, meta)
     lines += _provenance_section(meta)
     report = out_dir / "report.md"
@@ -114,7 +115,7 @@ def build_report(out_dir: Path) -> Path:
 
 def _plots(ok: pd.DataFrame, axes: list[str], out_dir: Path) -> list[tuple[str, str]]:
     numeric = [a for a in axes if pd.api.types.is_numeric_dtype(ok[a])]
-    metrics = [(m, label) for m, label in PLOT_METRICS if m in ok.columns]
+    metrics = [(m, axis_label(m)) for m in PLOT_METRICS if m in ok.columns]
     if not numeric or not metrics:
         return []
     x = numeric[0]
@@ -132,17 +133,15 @@ def _plots(ok: pd.DataFrame, axes: list[str], out_dir: Path) -> list[tuple[str, 
         for panel, (metric, _) in zip(panels, metrics):
             panel.plot(group[x], group[metric], marker="o", label=label)
     for panel, (_, ylabel) in zip(panels, metrics):
-        panel.set_xlabel(x)
+        panel.set_xlabel(axis_label(x))
         panel.set_ylabel(ylabel)
         if (ok[x] > 0).all():
             panel.set_xscale("log", base=2)
         panel.set_yscale("log")
         panel.grid(True, which="both", alpha=0.3)
     panels[0].legend(fontsize=8)
-    fig.tight_layout()
     name = f"metrics_vs_{_safe(x)}.png"
-    fig.savefig(out_dir / "plots" / name, dpi=110)
-    plt.close(fig)
+    save(fig, out_dir / "plots" / name)
     return [(name, f"latency, energy and DRAM traffic against {x}")]
 
 
@@ -179,51 +178,65 @@ def _pareto_section(ok: pd.DataFrame, meta: dict, out_dir: Path) -> list[str]:
             line = part.sort_values(a)
             panel.plot(line[a], line[b], color="C3", marker="o", markersize=3, linewidth=1,
                        label="Pareto front" if i == 0 else None)
-        panel.set_xlabel(LABELS.get(a, a))
-        panel.set_ylabel(LABELS.get(b, b))
+        panel.set_xlabel(axis_label(a))
+        panel.set_ylabel(axis_label(b))
         panel.set_xscale("log")
         panel.set_yscale("log")
         panel.grid(True, which="both", alpha=0.3)
     panels[0][0].legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(out_dir / "plots" / "pareto.png", dpi=110)
-    plt.close(fig)
+    save(fig, out_dir / "plots" / "pareto.png")
     params = [c for c in meta.get("axes", []) if c in front.columns]
     lines += ["", "![Pareto front](plots/pareto.png)", "",
               markdown_table(front[["point_id", *params, *objectives]].head(MAX_TABLE_ROWS)), ""]
     return lines
 
 
-def _sensitivity_section(ok: pd.DataFrame, axes: list[str], out_dir: Path) -> list[str]:
+def _sensitivity_section(ok: pd.DataFrame, axes: list[str], out_dir: Path, workload_keys: list[str]) -> list[str]:
+    """Each objective against each axis that varies the machine or the mapping (axes that change the
+    workload are not sensitivities). Points that compute different workloads are never pooled: one
+    line per workload (the median over the other parameters, the band from min to max) when the
+    sweep varies the workload, else one line. A categorical axis gets markers and error bars, no line."""
     metrics = [m for m in OBJECTIVES if m in ok.columns and ok[m].notna().any()]
-    varying = [a for a in axes if a in ok.columns and ok[a].nunique() > 1]
-    if not metrics or not varying:
+    varying = [a for a in axes if a in ok.columns and ok[a].nunique() > 1 and a not in workload_keys]
+    workloads = [k for k in workload_keys if k in ok.columns and ok[k].nunique() > 1]
+    groups = list(ok.groupby(workloads, sort=True)) if workloads else [((), ok)]
+    if not metrics or not varying or len(groups) > MAX_LINES:
         return []
+    per = f", one line per {', '.join(workloads)}" if workloads else ""
     lines = ["## Sensitivity", "",
-             "For each axis, every objective against that axis's values over all other parameters: the "
-             "line is the median, the band spans min to max.", ""]
+             f"For each machine or mapping axis, every objective against that axis's values{per}: the "
+             "line (markers for a categorical axis) is the median over the other parameters, the band or "
+             "bar spans min to max.", ""]
     for axis in varying:
         fig, panels = plt.subplots(1, len(metrics), figsize=(4.5 * len(metrics), 3.4), squeeze=False)
         numeric = pd.api.types.is_numeric_dtype(ok[axis])
+        categories = sorted(ok[axis].astype(str).unique())
         for panel, metric in zip(panels[0], metrics):
-            if numeric and ok[axis].nunique() > MAX_LINES:
-                panel.scatter(ok[axis], ok[metric], s=6, alpha=0.4)
-            else:
-                stats = ok.groupby(axis, sort=True)[metric].agg(["min", "median", "max"])
-                xs = stats.index if numeric else [str(v) for v in stats.index]
-                panel.plot(xs, stats["median"], marker="o")
-                panel.fill_between(xs, stats["min"], stats["max"], alpha=0.2)
+            for k, (key, group) in enumerate(groups):
+                key = key if isinstance(key, tuple) else (key,)
+                label = ", ".join(f"{w}={v}" for w, v in zip(workloads, key)) or None
+                stats = group.groupby(axis, sort=True)[metric].agg(["min", "median", "max"])
+                if numeric:
+                    line, = panel.plot(stats.index, stats["median"], marker="o", label=label)
+                    panel.fill_between(stats.index, stats["min"], stats["max"], alpha=0.15, color=line.get_color())
+                else:
+                    xs = np.array([categories.index(str(v)) for v in stats.index]) + (k - (len(groups) - 1) / 2) * 0.08
+                    panel.errorbar(xs, stats["median"], yerr=[stats["median"] - stats["min"], stats["max"] - stats["median"]],
+                                   fmt="o", capsize=3, label=label)
             if numeric and (ok[axis] > 0).all():
                 panel.set_xscale("log")
+            if not numeric:
+                panel.set_xticks(range(len(categories)))
+                panel.set_xticklabels(categories)
             if (ok[metric] > 0).all():
                 panel.set_yscale("log")
-            panel.set_xlabel(axis)
-            panel.set_ylabel(LABELS.get(metric, metric))
+            panel.set_xlabel(axis_label(axis))
+            panel.set_ylabel(axis_label(metric))
             panel.grid(True, which="both", alpha=0.3)
-        fig.tight_layout()
+        if workloads:
+            panels[0][-1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0), title=", ".join(workloads))
         name = f"sensitivity_{_safe(axis)}.png"
-        fig.savefig(out_dir / "plots" / name, dpi=100)
-        plt.close(fig)
+        save(fig, out_dir / "plots" / name, dpi=100)
         lines += [f"![sensitivity to {axis}](plots/{name})", ""]
     return lines
 
@@ -273,11 +286,9 @@ def _provenance_section(meta: dict) -> list[str]:
 
 
 def save_plot(fig, out_dir: Path, name: str) -> str:
-    """Save ``fig`` as ``out_dir/plots/name`` (tight layout, 100 dpi), close it, return ``name``."""
-    (out_dir / "plots").mkdir(exist_ok=True)
-    fig.tight_layout()
-    fig.savefig(out_dir / "plots" / name, dpi=100)
-    plt.close(fig)
+    """Save ``fig`` as ``out_dir/plots/name`` at 100 dpi with the shared conventions
+    (:func:`sweeps.plots.save`: labelled axes, integer ticks) and return ``name``."""
+    save(fig, out_dir / "plots" / name, dpi=100)
     return name
 
 

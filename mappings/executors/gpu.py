@@ -16,7 +16,7 @@ import workloads
 
 from ..registry import map_cascade
 from .attention import attention_1pass_tiled, attention_reference
-from .registry import Check, CheckResult, compare_dense
+from .registry import TILING, Check, CheckResult, compare_dense
 
 ARCH = "h100_sxm5"
 
@@ -60,7 +60,7 @@ def _gemm_check(M: int, K: int, N: int, seed: int) -> tuple[str, Check]:
         tile, splits = mapping.tiling["gemm"]
         rng = np.random.default_rng(seed)
         A, B = rng.standard_normal((M, K)), rng.standard_normal((K, N))
-        return compare_dense(name, gemm_ctas(A, B, tile, splits), A @ B)
+        return compare_dense(name, gemm_ctas(A, B, tile, splits), A @ B, TILING)
     return name, run
 
 
@@ -72,7 +72,7 @@ def _copy_check(M: int, N: int, seed: int) -> tuple[str, Check]:
         mapping = map_cascade("gpu_copy", workloads.build("copy", M=M, N=N), arch)
         ctas, steps, block = mapping.tiling["copy"]
         X = np.random.default_rng(seed).standard_normal((M, N))
-        return compare_dense(name, copy_blocks(X, ctas, steps, block, 2), X)
+        return compare_dense(name, copy_blocks(X, ctas, steps, block, 2), X, TILING)
     return name, run
 
 
@@ -90,7 +90,7 @@ def _attention_checks(N: int, D: int, seed: int) -> dict[str, Check]:
         br, bc = map_cascade("gpu_attention_fused", cascade, arch).tiling["flash_fwd"]
         Q, K, V = inputs()
         got = attention_1pass_tiled(Q, K, V, M0=min(bc, N), P0=min(br, N))
-        return compare_dense(fused.name, got, attention_reference(Q, K, V))
+        return compare_dense(fused.name, got, attention_reference(Q, K, V), TILING)
 
     def unfused() -> CheckResult:
         arch = archsim.load_arch(arch_name)
@@ -101,7 +101,7 @@ def _attention_checks(N: int, D: int, seed: int) -> dict[str, Check]:
         S = S - S.max(axis=1, keepdims=True)                  # softmax kernel (fp32 rows)
         Pm = np.exp(S) / np.exp(S).sum(axis=1, keepdims=True)
         O = gemm_ctas(Pm, V.T, *tiling["pv"])                 # O[p, f] = P V^T, kernel pv
-        return compare_dense(unfused.name, O.T, attention_reference(Q, K, V))
+        return compare_dense(unfused.name, O.T, attention_reference(Q, K, V), TILING)
 
     fused.name = f"mapped:attention_1pass/gpu_attention_fused[{arch_name},N={N},D={D}]"
     unfused.name = f"mapped:attention_3pass/gpu_attention_unfused[{arch_name},N={N},D={D}]"

@@ -16,7 +16,7 @@ from math import ceil
 
 from archsim import Op, Program
 
-from ..spec import MappingError
+from ..spec import CapacityError
 
 WORD_BYTES = 2  # fusemax.md: 2-byte values everywhere
 CONFIGS = ("unfused", "flat", "cascade", "architecture", "binding")
@@ -90,12 +90,12 @@ def check_register_files(arch, M0: int, P0: int) -> None:
     pe2d, pe1d = arch.units["pe2d"], arch.units["pe1d"]
     per_pe = ceil(M0 / pe2d.rows) * ceil(P0 / pe2d.cols) * 2 * WORD_BYTES
     if pe2d.register_file_bytes_per_pe and per_pe > pe2d.register_file_bytes_per_pe:
-        raise MappingError(f"tiles: tensor BQK tile {M0}x{P0} needs {per_pe} B per PE in the pe2d "
+        raise CapacityError(f"tiles: tensor BQK tile {M0}x{P0} needs {per_pe} B per PE in the pe2d "
                            f"register file but it holds {pe2d.register_file_bytes_per_pe} B; "
                            "shrink M0/P0 to the array size")
     per_pe = ceil(P0 / pe1d.lanes) * 4 * WORD_BYTES
     if pe1d.register_file_bytes_per_pe and per_pe > pe1d.register_file_bytes_per_pe:
-        raise MappingError(f"tiles: tensor RM/RD tile of {P0} queries needs {per_pe} B per PE in the "
+        raise CapacityError(f"tiles: tensor RM/RD tile of {P0} queries needs {per_pe} B per PE in the "
                            f"pe1d register file but it holds {pe1d.register_file_bytes_per_pe} B; "
                            "shrink P0")
 
@@ -103,5 +103,5 @@ def check_register_files(arch, M0: int, P0: int) -> None:
 def check_fits(arch, tensor: str, nbytes: int, what: str) -> None:
     cap = arch.levels["glb"].capacity_bytes
     if nbytes > cap:
-        raise MappingError(f"tiles: tensor {tensor} ({what}) needs {nbytes} B in glb but its "
+        raise CapacityError(f"tiles: tensor {tensor} ({what}) needs {nbytes} B in glb but its "
                            f"capacity is {cap} B")

@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from math import ceil
 
-from ..spec import MappingError
+from ..spec import CapacityError
 from .common import WORD_BYTES as W, Builder, fill_drain
 
 
@@ -76,7 +76,7 @@ def search_gemm(arch, M: int, K: int, N: int, mapper: str = "fusemax_gemm") -> G
                     best = (key, GemmMapping(mapper, M, K, N, Mb, Nb, Kb))
     if best is None:
         need = (2 * (rows * 64 + 64 * cols) + rows * cols) * W
-        raise MappingError(f"tiles: GEMM tensor C smallest tile needs {need} B in glb but its "
+        raise CapacityError(f"tiles: GEMM tensor C smallest tile needs {need} B in glb but its "
                            f"capacity is {cap} B")
     return best[1]
 

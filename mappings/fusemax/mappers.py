@@ -1,5 +1,6 @@
 """FuseMax-family mappers (registered as ``fusemax_<config>`` and ``fusemax_gemm``).
 
+``choose_shape`` sizes the cascade's chunk ``M0`` to the 2D array's rows when the user does not set it.
 ``map(cascade, arch, instances=1, P1=None, P0=None)`` picks the tiling the paper's artifact uses:
 M0 x P0 = the 2D array (256 x 256; P0 shrinks to P for decode), P1 = the most query tiles whose
 on-chip state (Q, RM, RD, RNV: E + 2 + F values per query, fusemax.md) fits glb next to two K/V tiles
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from archsim import SimResult
 
 from ..registry import register
+from ..shape import array_sized_chunks
 from ..spec import MappingError
 from .attention import build_attention
 from .common import WORD_BYTES as W, AttentionMapping, check_fits, check_register_files
@@ -26,6 +28,17 @@ CASCADE_OF = {"unfused": "attention_3pass", "flat": "attention_3pass", "cascade"
 PRESET_OF = {"unfused": "flat", "flat": "flat", "cascade": "flat", "architecture": "fusemax",
              "binding": "fusemax"}
 OPTIONS = ("instances", "P1", "P0")
+# The paper's names for its five configurations (fusemax.md), as `archsim list` shows them.
+CONFIG_DESCRIPTIONS = {
+    "unfused": "Unfused (paper baseline): 3-pass attention as three kernels (QK, softmax, AV), QK and A "
+               "through DRAM, on FLAT's arrays",
+    "flat": "FLAT: 3-pass attention fused per block of 256 queries, QK kept in the buffer (spilled "
+            "when it does not fit), on FLAT's arrays",
+    "cascade": "+Cascade: the 1-pass cascade (attention_1pass) on FLAT's arrays, one tile at a time",
+    "architecture": "+Architecture: the 1-pass cascade on FuseMax's arrays, one tile at a time",
+    "binding": "FuseMax (+Binding): the 1-pass cascade on FuseMax's arrays, the 2D array one epoch "
+               "ahead of the 1D array so both stay busy",
+}
 
 
 def _pow2_floor(x: int) -> int:
@@ -43,7 +56,13 @@ class AttentionMapper:
 
     @property
     def description(self) -> str:
-        return f"FuseMax study, {self.config} configuration ({CASCADE_OF[self.config]})"
+        return CONFIG_DESCRIPTIONS[self.config]
+
+    def choose_shape(self, shape: dict[str, int], arch) -> dict[str, int]:
+        """M0 spans the 2D array's rows (the artifact's 256; the largest divisor of M not above them)."""
+        if "pe2d" not in arch.units:
+            return {}
+        return array_sized_chunks(shape, arch.units["pe2d"].rows)
 
     def map(self, cascade, arch, **options) -> AttentionMapping:
         unknown = sorted(set(options) - set(OPTIONS))

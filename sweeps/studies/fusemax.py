@@ -18,10 +18,10 @@ from functools import lru_cache
 import archsim
 import workloads
 from archsim.record import result_metrics
-from mappings import get_mapper
+from mappings import CapacityError, get_mapper
 from mappings.fusemax import CASCADE_OF, PRESET_OF, mapper_for, search_gemm
 
-from ..evaluators import Evaluator, register
+from ..evaluators import Evaluator, Param, register
 from ..params import study_classifier
 from .fusemax_report import report_sections
 
@@ -65,7 +65,7 @@ def _arch(preset: str, overrides: tuple):
 
 
 @lru_cache(maxsize=256)
-def _attention(config: str, model: str, L: int, P: int, batch: int, overrides: tuple):
+def _attention(config: str, model: str, L: int, P: int, batch: int, overrides: tuple, cost: bool = True):
     m = workloads.get_model(model)
     arch = _arch(PRESET_OF[config], overrides)
     shape = dict(M=L, P=P, E=m.E, F=m.F)
@@ -74,7 +74,7 @@ def _attention(config: str, model: str, L: int, P: int, batch: int, overrides: t
     cascade = workloads.build(CASCADE_OF[config], **shape)
     mapper = mapper_for(config)
     mapping = mapper.map(cascade, arch, instances=batch * m.H)
-    return mapping, mapper.cost(mapping, arch)
+    return mapping, (mapper.cost(mapping, arch) if cost else None)
 
 
 @lru_cache(maxsize=256)
@@ -84,16 +84,38 @@ def _gemm(preset: str, overrides: tuple, M: int, K: int, N: int):
     return mapper.cost(search_gemm(arch, M, K, N), arch)
 
 
-def evaluate(params: dict, seed: int = 0) -> dict:
+def _point(params: dict):
+    """Validated (config, scope, model, L, P, batch, overrides) of a point."""
+    for key in params:
+        classify(key)
     config, scope, model = params["config"], params["scope"], params["model"]
     mapper_for(config)  # validates config
     if scope not in SCOPES:
         raise ValueError(f"scope: expected one of {', '.join(SCOPES)}, got {scope!r}")
-    m = workloads.get_model(model)
+    workloads.get_model(model)
     L = _int(params, "seq_len")
     P = _int(params, "queries", L)
     batch = _int(params, "batch", workloads.models.BATCH)
-    overrides = _overrides(params, PRESET_OF[config])
+    return config, scope, model, L, P, batch, _overrides(params, PRESET_OF[config])
+
+
+def check(params: dict) -> None:
+    """Known model/config/scope, existing arch fields, and a shape the mapper accepts (seq_len a
+    multiple of the array side M0, queries a multiple of P0); a buffer too small is left to the record."""
+    config, scope, model, L, P, batch, overrides = _point(params)
+    side = _arch(PRESET_OF[config], overrides).units["pe2d"].rows
+    if CASCADE_OF[config] == "attention_1pass" and L % min(side, L):
+        raise ValueError(f"seq_len: {L} is not a multiple of the 2D array side {side} "
+                         f"(the {config} mapper splits keys into chunks M0 = min(side, seq_len))")
+    try:
+        _attention(config, model, L, P, batch, overrides, cost=False)
+    except CapacityError:
+        pass
+
+
+def evaluate(params: dict, seed: int = 0) -> dict:
+    config, scope, model, L, P, batch, overrides = _point(params)
+    m = workloads.get_model(model)
     arch = _arch(PRESET_OF[config], overrides)
     mapping, result = _attention(config, model, L, P, batch, overrides)
     attention_cycles = result.cycles
@@ -106,7 +128,25 @@ def evaluate(params: dict, seed: int = 0) -> dict:
     return record
 
 
+PARAMS = (
+    Param("model", "bert | trxl | t5 | xlm", "required", "transformer model (heads, E, F of fusemax.md's table)"),
+    Param("seq_len", "int", "required", "sequence length M (keys); a multiple of the 2D array side "
+          "once it exceeds it (M0 = min(side, seq_len))"),
+    Param("config", "unfused | flat | cascade | architecture | binding", "required",
+          "the paper's configuration: mapper fusemax_<config> on preset flat (unfused, flat, cascade) "
+          "or fusemax (architecture, binding)"),
+    Param("scope", "attention | end_to_end", "required",
+          "attention alone, or the encoder layer (attention + its six linear layers)"),
+    Param("batch", "int", str(workloads.models.BATCH), "batch size (instances = batch x heads)"),
+    Param("queries", "int", "seq_len", "query count P (decode: 1..64)"),
+    Param("pe_side", "int", "the preset's 256", "side of the 2D array; the 1D array follows"),
+    Param("exp_unit", "preset | serial", "preset", "serial: FLAT's dedicated exp units run on the 1D "
+          "PE's ALU instead (the sensitivity variant)"),
+    Param("arch.<path>", "number", "the preset's value", "override one preset field (it must exist)"),
+)
+
 register(Evaluator("fusemax", "FuseMax study: attention / end-to-end layers in five configurations "
                    "(model, seq_len, config, scope)", ("model", "seq_len", "config", "scope"),
                    classify, evaluate, report_sections,
-                   is_workload_key=lambda key: key in ("model", "seq_len", "scope", "queries")))
+                   is_workload_key=lambda key: key in ("model", "seq_len", "scope", "queries"),
+                   params=PARAMS, check=check))

@@ -13,9 +13,13 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from ..plots import axis_label  # noqa: E402
 from ..report import markdown_table, save_plot  # noqa: E402
 
-CONFIGS = ("unfused", "flat", "cascade", "architecture", "binding")
+CONFIGS = ("unfused", "flat", "cascade", "architecture", "binding")     # the paper's order
+# The paper's names for its configurations (legends and tables say these, not the config keys).
+PAPER_NAMES = {"unfused": "Unfused", "flat": "FLAT", "cascade": "+Cascade", "architecture": "+Architecture",
+               "binding": "FuseMax (+Binding)"}
 # fusemax.md headline targets: (metric, baseline, scope) -> (target, tolerance, relative?)
 TARGETS = {
     ("speedup", "flat", "attention"): (6.7, 0.10, True), ("energy", "flat", "attention"): (0.79, 0.04, False),
@@ -41,13 +45,20 @@ def _bars(ax, table: pd.DataFrame, prefix: str, title: str, ylabel: str) -> None
     x = np.arange(len(table))
     width = 0.8 / max(1, len(configs))
     for i, c in enumerate(configs):
-        ax.bar(x + i * width, table[f"{prefix}_{c}"], width, label=c)
+        ax.bar(x + i * width, table[f"{prefix}_{c}"], width, label=PAPER_NAMES[c])
     ax.set_xticks(x + 0.4 - width / 2)
     ax.set_xticklabels([f"{m}\n{s // 1024}K" for m, s in table.index], fontsize=6)
     ax.set_title(title)
+    ax.set_xlabel("model, sequence length (tokens)")
     ax.set_ylabel(ylabel)
     ax.legend(fontsize=7)
     ax.grid(True, axis="y", alpha=0.3)
+
+
+def _in_paper_order(frame: pd.DataFrame):
+    """(config, rows) pairs in the paper's configuration order."""
+    present = set(frame["config"])
+    return [(c, frame[frame["config"] == c]) for c in CONFIGS if c in present]
 
 
 def _paper_sections(frame: pd.DataFrame, out_dir: Path) -> list[str]:
@@ -60,9 +71,11 @@ def _paper_sections(frame: pd.DataFrame, out_dir: Path) -> list[str]:
         for ax, unit in zip(axes, ("util_pe2d", "util_pe1d")):
             tab = util[unit].loc[True] if True in util[unit].index else util[unit]
             for c in [c for c in CONFIGS if c in tab.columns]:
-                ax.plot(tab.index, tab[c], marker="o", label=c)
+                ax.plot(tab.index, tab[c], marker="o", label=PAPER_NAMES[c])
             ax.set_xscale("log", base=2)
             ax.set_title(f"{unit} (E = 64 models, attention)")
+            ax.set_xlabel("sequence length (tokens)")
+            ax.set_ylabel(f"{unit} (useful PE-cycles / PE-cycles)")
             ax.set_ylim(0, 1.05)
             ax.legend(fontsize=7)
         lines += [f"![Fig. 6](plots/{save_plot(fig, out_dir, 'fig6_utilisation.png')})", ""]
@@ -78,6 +91,13 @@ def _paper_sections(frame: pd.DataFrame, out_dir: Path) -> list[str]:
         _bars(ax, table, "speedup", f"Fig. {figs[0]}: speedup over Unfused ({scope})", "speedup")
         ax.set_yscale("log")
         lines += [f"![Fig. {figs[0]}](plots/{save_plot(fig, out_dir, f'fig{figs[0]}_speedup_{scope}.png')})", ""]
+        if "flat" in set(frame["config"]):                 # the paper's headline baseline
+            fig, ax = plt.subplots(figsize=(14, 4))
+            _bars(ax, _ratios(frame, scope, "flat"), "speedup", f"Fig. {figs[0]}: speedup over FLAT ({scope})",
+                  "speedup over FLAT")
+            ax.set_yscale("log")
+            name = save_plot(fig, out_dir, f"fig{figs[0]}_speedup_over_flat_{scope}.png")
+            lines += [f"![Fig. {figs[0]}, speedup over FLAT](plots/{name})", ""]
         fig, ax = plt.subplots(figsize=(14, 4))
         _bars(ax, table, "energy", f"Fig. {figs[1]}: energy relative to Unfused ({scope})", "energy / Unfused")
         lines += [f"![Fig. {figs[1]}](plots/{save_plot(fig, out_dir, f'fig{figs[1]}_energy_{scope}.png')})", ""]
@@ -131,9 +151,9 @@ def _means(frame: pd.DataFrame) -> list[str]:
 
 def _pareto(frame: pd.DataFrame, out_dir: Path) -> list[str]:
     fig, ax = plt.subplots(figsize=(6, 4))
-    for c, g in frame.groupby("config"):
+    for c, g in _in_paper_order(frame):
         g = g.sort_values("area_mm2")
-        ax.plot(g["area_mm2"], g["latency_s"], marker="o", label=c)
+        ax.plot(g["area_mm2"], g["latency_s"], marker="o", label=PAPER_NAMES.get(c, c))
         for _, r in g.iterrows():
             ax.annotate(str(int(r["pe_side"])), (r["area_mm2"], r["latency_s"]), fontsize=6)
     ax.set_xscale("log")
@@ -151,13 +171,13 @@ def _pareto(frame: pd.DataFrame, out_dir: Path) -> list[str]:
 
 def _generic_lines(frame: pd.DataFrame, out_dir: Path, x: str, title: str) -> list[str]:
     fig, axes = plt.subplots(1, 2, figsize=(12, 4))
-    for c, g in frame.groupby("config"):
+    for c, g in _in_paper_order(frame):
         g = g.groupby(x, as_index=False)[["latency_s", "util_pe2d"]].mean().sort_values(x)
-        axes[0].plot(g[x], g["latency_s"], marker="o", label=c)
-        axes[1].plot(g[x], g["util_pe2d"], marker="o", label=c)
-    for ax, yl in zip(axes, ("latency (s)", "2D utilisation")):
+        axes[0].plot(g[x], g["latency_s"], marker="o", label=PAPER_NAMES.get(c, c))
+        axes[1].plot(g[x], g["util_pe2d"], marker="o", label=PAPER_NAMES.get(c, c))
+    for ax, yl in zip(axes, ("latency (s)", "2D utilisation (useful PE-cycles / PE-cycles)")):
         ax.set_xscale("log", base=2)
-        ax.set_xlabel(x)
+        ax.set_xlabel(axis_label(x))
         ax.set_ylabel(yl)
         ax.legend(fontsize=7)
     axes[0].set_yscale("log")

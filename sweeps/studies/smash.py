@@ -24,11 +24,12 @@ import archsim  # noqa: E402
 from archsim.record import result_metrics  # noqa: E402
 import workloads  # noqa: E402
 from archsim.families import get_family  # noqa: E402
-from mappings import map_cascade  # noqa: E402
+from mappings import get_mapper, map_cascade  # noqa: E402
 from mappings.spgemm.kernels import mapper_constants  # noqa: E402
 
-from ..evaluators import Evaluator, register  # noqa: E402
+from ..evaluators import Evaluator, Param, register  # noqa: E402
 from ..params import study_classifier  # noqa: E402
+from ..plots import save  # noqa: E402
 from ..report import markdown_table  # noqa: E402
 
 KEYS = ("matrix", "scale", "edge_factor", "seed", "kernel", "arch", "distribution", "threads",
@@ -132,16 +133,60 @@ def _plot_cycles(ok: pd.DataFrame, path: Path) -> None:
             g = sub[sub["kernel"] == kernel].groupby("scale")["cycles"].mean()
             ax.plot(g.index, g.values, marker="o", color=colours[kernel], label=kernel)
         ax.set_yscale("log")
-        ax.set_xlabel("R-MAT scale")
+        ax.set_xlabel("R-MAT scale (log2 rows)")
+        ax.set_ylabel("cycles")
         ax.set_title(f"distribution: {panel}" if panel else "cycles")
         ax.grid(True, which="both", alpha=0.3)
-    axes[0][0].set_ylabel("cycles")
     axes[0][-1].legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save(fig, path)
+
+
+MATRICES = ("rmat", "uniform", "powerlaw")
+DISTRIBUTIONS = ("static", "flop_balanced", "dynamic")
+PARAMS = (
+    Param("matrix", "rmat | uniform | powerlaw | FILE.mtx", "required",
+          "A of C = A A: a seeded generated matrix or a Matrix Market file"),
+    Param("scale", "int", "10", "generated matrices: 2^scale rows"),
+    Param("edge_factor", "int", "8", "generated matrices: mean nonzeros per row"),
+    Param("seed", "int", "the sweep's seed", "generated matrices: generator seed"),
+    Param("kernel", "mapper name", "required", "inner, outer, rowwise_dense, rowwise_hash, smash_v1..v3"),
+    Param("arch", "piuma | piuma8 | YAML path", "required", "a PIUMA-family preset"),
+    Param("distribution", " | ".join(DISTRIBUTIONS), "flop_balanced", "how rows are dealt to threads"),
+    Param("threads", "int", "the preset's threads per core", "threads per core"),
+    Param("dram_line_bytes", "int", "the preset's 8", "DRAM access granularity (arch.piuma.dram_line_bytes)"),
+    Param("map.item_flops", "int", "the mapper's", "multiplies per work item"),
+    Param("map.load_factor", "float in (0, 1)", "the mapper's", "hash-table load factor"),
+    Param("map.table_fraction", "float in (0, 1]", "the mapper's", "share of the SPAD for hash tables"),
+    Param("arch.<path>", "number", "the preset's value", "override one preset field (it must exist)"),
+)
+
+
+def check(params: dict) -> None:
+    """Known keys, matrix source, kernel, distribution and arch fields, without building a matrix."""
+    for key in params:
+        classify(key)
+    matrix = str(params["matrix"])
+    if matrix not in MATRICES and not Path(matrix).is_file():
+        raise ValueError(f"matrix: {matrix!r} is neither a generated matrix ({', '.join(MATRICES)}) nor "
+                         "an existing .mtx file")
+    for key in ("scale", "edge_factor", "threads", "dram_line_bytes"):
+        if key in params and (isinstance(params[key], bool) or not isinstance(params[key], int) or params[key] < 1):
+            raise ValueError(f"{key}: expected a positive integer, got {params[key]!r}")
+    if str(params.get("distribution", "flop_balanced")) not in DISTRIBUTIONS:
+        raise ValueError(f"distribution: expected one of {', '.join(DISTRIBUTIONS)}, got {params['distribution']!r}")
+    try:
+        get_mapper(str(params["kernel"]))
+    except ValueError as err:
+        raise ValueError(f"kernel: {err}") from None
+    overrides = {k[5:]: v for k, v in params.items() if k.startswith("arch.")}
+    if "dram_line_bytes" in params:
+        overrides["piuma.dram_line_bytes"] = params["dram_line_bytes"]
+    arch = archsim.load_arch(str(params["arch"]), overrides)
+    if arch.family != "piuma":
+        raise ValueError(f"arch: {arch.name} is a {arch.family} preset; the smash study needs a PIUMA preset")
 
 
 register(Evaluator("smash", "SpGEMM kernels on PIUMA presets (matrix, kernel, arch)",
                    ("matrix", "kernel", "arch"), classify, evaluate, report_sections,
-                   is_workload_key=lambda key: key in ("matrix", "scale", "edge_factor", "seed")))
+                   is_workload_key=lambda key: key in ("matrix", "scale", "edge_factor", "seed"),
+                   params=PARAMS, check=check))

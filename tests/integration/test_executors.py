@@ -9,7 +9,8 @@ GRID = """
 name: ex
 seed: 5
 fixed: {workload: attention_1pass, arch: generic_array, E: 16, F: 16, M0: 32, fidelity: bound}
-axes: {M: [64, 100, 128, 256], mapping: [unfused, fused]}
+axes: {mapping: [unfused, fused]}
+zip: [{M: [64, 96, 128, 256], arch.levels.glb.capacity_bytes: [262144, 16, 262144, 262144]}]
 derived: {P: M}
 """
 
@@ -56,9 +57,9 @@ def test_records_identical_across_executors(tmp_path, cluster, capsys, text, cod
 
 def test_dask_without_scheduler_starts_a_local_cluster(tmp_path, capsys):
     spec = tmp_path / "s.yaml"
-    spec.write_text(GRID.replace("100, ", ""))
+    spec.write_text(GRID.replace("[262144, 16,", "[262144, 262144,"))       # every point fits
     assert main(["sweep", str(spec), "--out", str(tmp_path / "d"), "--executor", "dask", "--jobs", "2"]) == 0
-    assert "6 points, 0 failed" in capsys.readouterr().out
+    assert "8 points, 0 failed" in capsys.readouterr().out
 
 
 def test_scheduler_needs_the_dask_executor(tmp_path, capsys):

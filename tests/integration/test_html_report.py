@@ -11,7 +11,8 @@ CHROMIUM, DRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
 SPEC = """
 name: html
 fixed: {workload: attention_1pass, arch: generic_array, E: 16, F: 16, M0: 32, fidelity: bound}
-axes: {mapping: [unfused, fused], M: [64, 100, 128, 256]}
+axes: {mapping: [unfused, fused], arch.levels.dram.bandwidth_bytes_per_cycle: [16, 64]}
+zip: [{M: [64, 96, 128, 256], arch.levels.glb.capacity_bytes: [262144, 16, 262144, 262144]}]
 derived: {P: M}
 """
 
@@ -21,7 +22,7 @@ def report(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("html")
     spec = tmp / "html.yaml"
     spec.write_text(SPEC)
-    assert main(["sweep", str(spec), "--out", str(tmp / "out")]) == 1     # M=100 fails (M0 must divide M)
+    assert main(["sweep", str(spec), "--out", str(tmp / "out")]) == 1     # M=96 does not fit a 16-byte buffer
     return tmp / "out"
 
 
@@ -32,7 +33,8 @@ def test_markdown_has_tables_front_sensitivity_and_provenance(report):
         assert heading in md
     assert "energy_pj.glb.read" in md and "git revision:" in md and "archsim version:" in md
     assert "preset `generic_array`" in md and "seeds: spec 0" in md
-    assert "![sensitivity to M](plots/sensitivity_M.png)" in md
+    assert "![sensitivity to mapping](plots/sensitivity_mapping.png)" in md   # a machine/mapping axis
+    assert "sensitivity_M.png" not in md                # M changes the workload: not a sensitivity
 
 
 def test_html_is_self_contained(report):

@@ -73,14 +73,15 @@ def test_sweep_records_failures_and_carries_on(tmp_path, capsys):
     spec = tmp_path / "s.yaml"
     spec.write_text(
         "name: s\nfixed: {workload: attention_1pass, arch: generic_array, mapping: fused, "
-        "E: 16, F: 16, M0: 32}\naxes: {M: [64, 100, 128]}\nderived: {P: M}\n")
+        "E: 16, F: 16, M0: 32}\nzip: [{M: [64, 96, 128], arch.levels.glb.capacity_bytes: [1048576, 16, 1048576]}]\n"
+        "derived: {P: M}\n")
     out_dir = tmp_path / "out"
     code, out, _ = run(capsys, "sweep", str(spec), "--out", str(out_dir))
     frame = pd.read_csv(out_dir / "results.csv")
     assert code == 1 and "1 failed" in out
-    assert list(frame["M"]) == [64, 100, 128]
+    assert list(frame["M"]) == [64, 96, 128]
     assert list(frame["status"]) == ["ok", "error", "ok"]
-    assert "M0" in frame.loc[1, "error"]
+    assert "CapacityError" in frame.loc[1, "error"] and "glb" in frame.loc[1, "error"]
     report = (out_dir / "report.md").read_text()
     assert "## Failed points" in report and "![" in report
     assert (out_dir / "plots" / "metrics_vs_M.png").stat().st_size > 0

@@ -13,7 +13,8 @@ SPEC = """
 name: st
 seed: 3
 fixed: {workload: attention_1pass, arch: generic_array, mapping: fused, E: 16, F: 16, M0: 32, fidelity: bound}
-axes: {M: [64, 100, 128, 256], arch.levels.dram.bandwidth_bytes_per_cycle: [16, 32]}
+axes: {arch.levels.dram.bandwidth_bytes_per_cycle: [16, 32]}
+zip: [{M: [64, 96, 128, 256], arch.levels.glb.capacity_bytes: [262144, 16, 262144, 262144]}]
 derived: {P: M}
 """
 
@@ -60,9 +61,9 @@ def test_failures_are_stored_and_the_sweep_exits_1_with_a_summary(tmp_path, poin
     code = main(["sweep", str(path), "--out", str(tmp_path / "f"), "--jobs", "2"])
     out = capsys.readouterr().out
     assert code == 1
-    assert f"{len(pts)} points, 2 failed" in out and "2 x ValueError: shape parameter M0=32 must divide M=100" in out
+    assert f"{len(pts)} points, 2 failed" in out and "2 x CapacityError: tiles: group" in out
     frame = pd.read_csv(tmp_path / "f" / "results.csv")
-    assert list(frame["status"]) == ["ok", "ok", "error", "error"] + ["ok"] * (len(pts) - 4)
+    assert list(frame["status"]) == ["ok", "error", "ok", "ok"] * 2
     db = sqlite3.connect(tmp_path / "f" / store.DB_NAME)
     assert db.execute("SELECT count(*) FROM points WHERE status = 'error'").fetchone() == (2,)
 
@@ -109,8 +110,10 @@ def test_program_cache_matches_fresh_lowering():
         evaluators.evaluate_einsum_point({**base, "mapping": mapper})          # fills the cache
         p = split_params({**base, "mapping": mapper, **timing})
         arch = archsim.load_arch(p.arch, p.arch_overrides)
-        cascade = workloads.build(p.workload, **p.shape)
-        cached, choices = evaluators._lowered(p, cascade, arch)
+        shape, _ = evaluators.resolve_shape(p.workload, p.shape, get_mapper(mapper), arch)
+        cascade = workloads.build(p.workload, **shape)
+        assert evaluators._structure_key(p, shape, arch) in evaluators._PROGRAMS   # a cache hit
+        cached, choices = evaluators._lowered(p, shape, cascade, arch)
         mapping = get_mapper(mapper).map(cascade, arch)
         assert cached == lower(cascade, mapping, arch)
         assert choices == mapping.describe() and mapping.backing_level == arch.backing_level

@@ -1,0 +1,105 @@
+"""Plot conventions shared by every report: axis labels with units, readable ticks, saving.
+
+``axis_label(column)`` names a record column for an axis, with its unit (``latency_s`` ->
+``latency (s)``, ``arch.levels.glb.capacity_bytes`` -> ``glb capacity (bytes)``). ``finish(fig)``
+gives integer-valued linear axes integer ticks and turns long categorical tick labels so they do not
+overlap. ``save(fig, path)`` refuses a figure with an unlabelled axis that shows data
+(``PlotError``), lays it out, writes it and closes it.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+KNOWN = {
+    "latency_s": "latency (s)", "energy_pj": "energy (pJ)", "dram_bytes": "DRAM traffic (bytes)",
+    "area_mm2": "area (mm², placeholder densities)", "cycles": "cycles", "bound_cycles": "bound (cycles)",
+    "seq_len": "sequence length (tokens)", "queries": "queries P", "pe_side": "PE-array side (PEs)",
+    "M": "M (keys)", "P": "P (queries)", "E": "E (Q/K embedding)", "F": "F (V embedding)",
+    "scale": "R-MAT scale (log2 rows)", "batch": "batch size", "mapping": "mapper", "config": "configuration",
+}
+UNITS = (("_bytes_per_cycle", "bytes/cycle"), ("_bytes", "bytes"), ("_pj", "pJ"), ("_mm2", "mm²"),
+         ("_hz", "Hz"), ("_s", "s"), ("_cycles", "cycles"))
+
+
+class PlotError(ValueError):
+    """A figure that would be saved with an unlabelled axis."""
+
+
+def axis_label(column: str) -> str:
+    """A readable axis label with the unit a column name carries."""
+    if column in KNOWN:
+        return KNOWN[column]
+    name = column.split(".")
+    if name[0] == "arch" and len(name) >= 3:                       # arch.levels.glb.capacity_bytes
+        name = name[2:]
+    elif name[0] == "map":
+        name = ["tile", *name[2:]] if name[1:2] == ["tiles"] else name[1:]
+    text = " ".join(name)
+    if column.startswith("util_"):
+        return f"{column[5:]} utilisation (useful PE-cycles / PE-cycles)"
+    if column.startswith("busy_"):
+        return f"{column[5:]} busy (fraction of time)"
+    for suffix, unit in UNITS:
+        if text.endswith(suffix):
+            return f"{re.sub('_', ' ', text[: -len(suffix)])} ({unit})"
+    return text.replace("_", " ")
+
+
+def finish(fig) -> None:
+    """Integer ticks on linear axes whose data are integers; rotated, right-aligned categorical tick
+    labels when they would otherwise overlap."""
+    from matplotlib.ticker import MaxNLocator
+
+    for ax in fig.axes:
+        for axis, scale in ((ax.xaxis, ax.get_xscale()), (ax.yaxis, ax.get_yscale())):
+            if scale == "linear" and _integer_data(ax, axis is ax.xaxis):
+                axis.set_major_locator(MaxNLocator(integer=True))
+        labels = [t.get_text() for t in ax.get_xticklabels()]
+        if labels and sum(len(t) for t in labels) * 7 > ax.bbox.width:
+            for tick in ax.get_xticklabels():
+                tick.set_rotation(30)
+                tick.set_horizontalalignment("right")
+
+
+def _integer_data(ax, x: bool) -> bool:
+    import numpy as np
+
+    values = []
+    for line in ax.get_lines():
+        data = line.get_xdata() if x else line.get_ydata()
+        try:
+            values.append(np.asarray(data, dtype=float))
+        except (TypeError, ValueError):
+            return False
+    values = [v for v in values if v.size]
+    return bool(values) and all(np.all(np.isfinite(v)) and np.all(v == np.round(v)) for v in values)
+
+
+def unlabelled(fig) -> list[str]:
+    """The axes of ``fig`` that show data but lack an x or y label (empty when all are labelled)."""
+    missing = []
+    for i, ax in enumerate(fig.axes):
+        shows = ax.get_lines() or ax.collections or ax.patches or ax.images
+        if not shows:
+            continue
+        for name, label in (("x", ax.get_xlabel()), ("y", ax.get_ylabel())):
+            if not label.strip():
+                missing.append(f"axes {i} ({ax.get_title() or 'untitled'}): no {name} label")
+    return missing
+
+
+def save(fig, path: Path, dpi: int = 110) -> Path:
+    """Check labels, lay out, write ``path`` and close ``fig``; ``PlotError`` if an axis is unlabelled."""
+    import matplotlib.pyplot as plt
+
+    missing = unlabelled(fig)
+    if missing:
+        plt.close(fig)
+        raise PlotError(f"{Path(path).name}: {'; '.join(missing)}")
+    finish(fig)
+    fig.tight_layout()
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=dpi)
+    plt.close(fig)
+    return Path(path)

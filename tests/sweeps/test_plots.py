@@ -1,0 +1,115 @@
+"""Every plot a report saves has labelled axes (read back from the figure objects as they are saved),
+integer ticks on integer axes, and readable labels; sensitivity plots never pool different workloads."""
+import matplotlib
+import numpy as np
+import pytest
+from matplotlib.figure import Figure
+
+from sweeps.cli import main
+from sweeps.plots import PlotError, axis_label, save
+
+SPECS = {
+    "einsum": """name: e
+fixed: {workload: attention_1pass, arch: generic_array, E: 16, F: 16, fidelity: bound}
+axes: {mapping: [unfused, fused], M: [64, 128, 256], arch.levels.dram.bandwidth_bytes_per_cycle: [16, 64]}
+derived: {P: M}
+""",
+    "fusemax": """name: f
+evaluator: fusemax
+fixed: {model: bert, batch: 1, seq_len: 1024}
+axes: {scope: [attention, end_to_end], config: [unfused, flat, cascade, architecture, binding]}
+""",
+    "smash": """name: s
+evaluator: smash
+fixed: {matrix: rmat, arch: piuma8, edge_factor: 4}
+axes: {scale: [5, 6], kernel: [inner, smash_v1], distribution: [static, dynamic]}
+""",
+}
+
+
+@pytest.mark.parametrize("column, label", [
+    ("latency_s", "latency (s)"), ("energy_pj", "energy (pJ)"), ("seq_len", "sequence length (tokens)"),
+    ("arch.levels.glb.capacity_bytes", "glb capacity (bytes)"),
+    ("arch.levels.dram.bandwidth_bytes_per_cycle", "dram bandwidth (bytes/cycle)"),
+    ("map.tiles.p", "tile p"), ("peak_glb_bytes", "peak glb (bytes)"), ("mapping", "mapper")])
+def test_axis_labels_carry_units(column, label):
+    assert axis_label(column) == label
+
+
+def test_an_unlabelled_axis_is_refused(tmp_path):
+    fig = Figure()
+    ax = fig.add_subplot()
+    ax.plot([1, 2], [3, 4])
+    ax.set_xlabel("x (s)")
+    with pytest.raises(PlotError, match="no y label"):
+        save(fig, tmp_path / "p.png")
+    assert not (tmp_path / "p.png").exists()
+
+
+@pytest.fixture(scope="module")
+def saved_figures(tmp_path_factory):
+    """Run a small sweep of each evaluator and capture every figure at the moment it is saved."""
+    captured = {}
+    original = Figure.savefig
+
+    def capture(fig, path, *args, **kwargs):
+        original(fig, path, *args, **kwargs)     # saving runs the layout; then read the figure back
+        captured[str(path)] = [
+            {"x": ax.get_xlabel(), "y": ax.get_ylabel(), "title": ax.get_title(),
+             "shows": bool(ax.get_lines() or ax.collections or ax.patches),
+             "xscale": ax.get_xscale(), "xticks": list(ax.get_xticks()),
+             "connected": [ln.get_linestyle() not in ("None", "", " ") and len(ln.get_xdata()) > 1
+                           for ln in ax.get_lines()],
+             "xdata": [list(map(float, ln.get_xdata())) for ln in ax.get_lines()
+                       if np.issubdtype(np.asarray(ln.get_xdata()).dtype, np.number)]}
+            for ax in fig.axes]
+
+    tmp = tmp_path_factory.mktemp("plots")
+    mp = pytest.MonkeyPatch()
+    mp.setattr(Figure, "savefig", capture)
+    try:
+        for name, text in SPECS.items():
+            (tmp / f"{name}.yaml").write_text(text)
+            assert main(["sweep", str(tmp / f"{name}.yaml"), "--out", str(tmp / name), "--no-progress"]) == 0
+    finally:
+        mp.undo()
+    return captured
+
+
+def test_every_saved_plot_has_labelled_axes(saved_figures):
+    assert len(saved_figures) >= 10 and any("fig6" in p for p in saved_figures) and \
+        any("smash_cycles" in p for p in saved_figures)
+    for path, axes in saved_figures.items():
+        for ax in axes:
+            if not ax["shows"]:
+                continue
+            assert ax["x"].strip() and ax["y"].strip(), (path, ax)
+            for label in (ax["x"], ax["y"]):
+                assert not label.startswith(("arch.", "map.")), (path, label)   # a readable name, not a key
+
+
+def test_integer_axes_get_integer_ticks(saved_figures):
+    for path, axes in saved_figures.items():
+        for ax in axes:
+            data = [v for line in ax["xdata"] for v in line]
+            if ax["xscale"] == "linear" and data and all(v == round(v) for v in data):
+                assert all(t == round(t) for t in ax["xticks"]), (path, ax["xticks"])
+
+
+def test_sensitivity_is_only_for_machine_axes_and_one_line_per_workload(saved_figures):
+    names = {p.rsplit("/", 1)[-1] for p in saved_figures}
+    assert "sensitivity_arch_levels_dram_bandwidth_bytes_per_cycle.png" in names
+    assert "sensitivity_M.png" not in names and "sensitivity_seq_len.png" not in names   # workload axes
+    assert "sensitivity_scale.png" not in names
+    bandwidth = next(a for p, a in saved_figures.items() if p.endswith("sensitivity_arch_levels_dram_bandwidth_"
+                                                                       "bytes_per_cycle.png"))
+    assert all(len(ax["xdata"]) == 3 for ax in bandwidth if ax["shows"])          # M = 64, 128, 256
+
+
+def test_categorical_sensitivity_draws_no_lines(saved_figures):
+    config = next(a for p, a in saved_figures.items() if p.endswith("sensitivity_config.png"))
+    assert any(ax["shows"] for ax in config)
+    assert not any(c for ax in config for c in ax["connected"])
+
+
+matplotlib.use("Agg")
