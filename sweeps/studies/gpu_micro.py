@@ -24,7 +24,7 @@ from archsim.families import get_family  # noqa: E402
 from archsim.record import result_metrics  # noqa: E402
 from mappings import lower, map_cascade  # noqa: E402
 
-from ..evaluators import Evaluator, register  # noqa: E402
+from ..evaluators import Evaluator, Param, register  # noqa: E402
 from ..params import study_classifier  # noqa: E402
 from ..report import markdown_table, save_plot  # noqa: E402
 
@@ -62,7 +62,8 @@ def _workload(bench: str, size: int, elem: int):
             {"bench": "attention", "variant": variant, "seq_len": size})
 
 
-def evaluate(params: dict, seed: int = 0) -> dict:
+def _mapped(params: dict):
+    """(arch, bench, size, cascade, mapping, columns) of a point; ValueError naming the key."""
     for key in params:
         classify(key)
     overrides = {k[5:]: v for k, v in params.items() if k.startswith("arch.")}
@@ -74,6 +75,16 @@ def evaluate(params: dict, seed: int = 0) -> dict:
     elem = archsim.gpu.PRECISIONS.get(precision, 2)
     cascade, mapper, options, columns = _workload(bench, size, elem)
     mapping = map_cascade(mapper, cascade, arch, precision=precision, **options)
+    return arch, bench, size, cascade, mapping, columns
+
+
+def check(params: dict) -> None:
+    """Known arch (a GPU preset), case and precision: everything but the simulation."""
+    _mapped(params)
+
+
+def evaluate(params: dict, seed: int = 0) -> dict:
+    arch, bench, size, cascade, mapping, columns = _mapped(params)
     result = get_family("gpu").simulate(lower(cascade, mapping, arch), arch, seed)
     record = {**columns, **mapping.describe()}
     record.update(result_metrics(result, arch, archsim.energy(result, arch)))
@@ -142,6 +153,14 @@ def report_sections(ok: pd.DataFrame, meta: dict, out_dir: Path) -> list[str]:
     return lines
 
 
+PARAMS = (
+    Param("arch", "GPU preset", "required", "a family: gpu preset (`archsim list`)"),
+    Param("case", "BENCH/SIZE", "required", "copy/<bytes>, gemm/<n> (M = N = K), gemm_skinny/<m> "
+          "(N = K = 8192), attention_unfused/<N>, attention_fused/<N> (B = 1, H = 16, D = 64)"),
+    Param("precision", "fp16 | bf16 | fp32", "fp16", "element type of every tensor"),
+    Param("arch.<path>", "number", "the preset's value", "override one preset field (it must exist)"),
+)
+
 register(Evaluator("gpu_micro", "GPU microbenchmarks: copy, GEMM, attention on GPU presets (arch, case)",
                    ("arch", "case"), classify, evaluate, report_sections,
-                   is_workload_key=lambda key: key == "case"))
+                   is_workload_key=lambda key: key == "case", params=PARAMS, check=check))
