@@ -24,6 +24,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from .errors import SpecError
+from .limits import MAX_ARRAY_SIDE, MAX_LEVEL_CHANNELS, MAX_UNIT_COUNT
 
 __all__ = ["Arch", "ComputeUnit", "StorageLevel", "PiumaParams", "load_arch", "preset_names", "PRESET_DIR"]
 
@@ -35,6 +36,9 @@ PosInt = Annotated[int, Field(gt=0)]
 NonNegInt = Annotated[int, Field(ge=0)]
 PosFloat = Annotated[float, Field(gt=0)]
 NonNegFloat = Annotated[float, Field(ge=0)]
+ArraySide = Annotated[int, Field(gt=0, le=MAX_ARRAY_SIDE)]      # limits.py: why these caps
+UnitCount = Annotated[int, Field(gt=0, le=MAX_UNIT_COUNT)]
+ChannelCount = Annotated[int, Field(gt=0, le=MAX_LEVEL_CHANNELS)]
 
 
 class _Frozen(BaseModel):
@@ -54,11 +58,11 @@ class ComputeUnit(_Frozen):
     """
 
     kind: Literal["pe_array_2d", "pe_array_1d", "simd", "scalar", "pipeline", "dma"]
-    rows: PosInt
-    cols: PosInt
+    rows: ArraySide
+    cols: ArraySide
     cycles_per_op: dict[str, PosInt]
     dedicated_units_per_pe: dict[str, PosInt] = {}
-    count: PosInt = 1
+    count: UnitCount = 1
     register_file_bytes_per_pe: Optional[PosInt] = None
     threads_per_instance: Optional[PosInt] = None
 
@@ -96,7 +100,7 @@ class StorageLevel(_Frozen):
     bandwidth_bytes_per_cycle: PosFloat
     latency_cycles: NonNegInt
     access_bytes: PosInt
-    channels: PosInt = 1
+    channels: ChannelCount = 1
 
 
 class PiumaParams(_Frozen):

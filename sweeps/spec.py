@@ -40,11 +40,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from itertools import product
 from pathlib import Path
-from typing import Any, Union
+from typing import Annotated, Any, Union
 
 import numpy as np
 import yaml
-from pydantic import BaseModel, ConfigDict, NonNegativeInt, PositiveInt, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError, field_validator
+
+from archsim.limits import MAX_SEARCH_BUDGET, MAX_SWEEP_POINTS
 
 from .evaluators import get_evaluator
 from .expr import Expr, ExprError
@@ -65,13 +67,13 @@ class _Model(BaseModel):
 
 
 class SampleSpec(_Model):
-    count: NonNegativeInt = 0
+    count: Annotated[int, Field(ge=0, le=MAX_SWEEP_POINTS)] = 0
     seed: int = 0
     params: dict[str, dict[str, list[Scalar]]]
 
 
 class SearchSpec(_Model):
-    budget: PositiveInt
+    budget: Annotated[int, Field(gt=0, le=MAX_SEARCH_BUDGET)]
     objectives: list[str] = ["latency_s", "energy_pj", "area_mm2"]
     population: PositiveInt = 16
     seed: int = 0
@@ -165,6 +167,7 @@ def _check(spec: SweepSpec) -> None:
         _check_sample(spec)
         if not spec.sample.count and not spec.search:
             raise ParamError("sample.count: expected a positive count (or a search section)")
+    _check_point_count(spec)
     seen: dict[str, str] = {}
     for section, keys in sections.items():
         for key in keys:
@@ -187,6 +190,31 @@ def _check(spec: SweepSpec) -> None:
             raise ParamError(f"fixed.{name}: required (in fixed or axes)")
     if spec.evaluator == "einsum":
         _check_names(spec)
+
+
+def grid_size(spec: SweepSpec) -> int:
+    """Combinations the spec expands to before constraints and duplicates: the product of the axis
+    lengths, the zip group lengths and ``sample.count`` (computed without expanding)."""
+    size = 1
+    for values in spec.axes.values():
+        size *= len(values)
+    for group in spec.zip:
+        size *= len(next(iter(group.values()), []))
+    if spec.sample and spec.sample.count and not spec.search:
+        size *= spec.sample.count
+    return size
+
+
+def _check_point_count(spec: SweepSpec) -> None:
+    if spec.search:
+        return
+    size = grid_size(spec)
+    if size > MAX_SWEEP_POINTS:
+        parts = [f"{len(v)} {k}" for k, v in spec.axes.items()] + [f"{len(next(iter(g.values())))} zip[{i}]"
+                                                                   for i, g in enumerate(spec.zip)]
+        parts += [f"{spec.sample.count} sample.count"] if spec.sample and spec.sample.count else []
+        raise ParamError(f"axes: {' x '.join(parts)} = {size:,} points, more than the limit of "
+                         f"{MAX_SWEEP_POINTS:,} per sweep; split the sweep or use a search section")
 
 
 def _check_sample(spec: SweepSpec) -> None:
