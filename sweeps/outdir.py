@@ -71,21 +71,23 @@ def stored_spec_hash(out_dir: Path) -> str | None:
     out_dir = Path(out_dir)
     if not any((out_dir / name).exists() for name in ARTIFACTS):
         return None
-    db = out_dir / "results.db"
-    if db.exists():
-        try:
-            con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
-            try:
-                row = con.execute("SELECT value FROM meta WHERE key = 'spec_sha256'").fetchone()
-            finally:
-                con.close()
-            return json.loads(row[0]) if row else ""
-        except (sqlite3.Error, ValueError):
-            return ""
     meta = out_dir / "sweep.json"
+    if meta.exists():
+        try:
+            return str(json.loads(meta.read_text()).get("spec_sha256", ""))
+        except (OSError, ValueError, AttributeError):
+            return ""
+    db = out_dir / "results.db"
+    if not db.exists():
+        return ""
     try:
-        return str(json.loads(meta.read_text()).get("spec_sha256", ""))
-    except (OSError, ValueError, AttributeError):
+        con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
+        try:
+            row = con.execute("SELECT value FROM meta WHERE key = 'spec_sha256'").fetchone()
+        finally:
+            con.close()
+        return json.loads(row[0]) if row else ""
+    except (sqlite3.Error, ValueError):
         return ""
 
 
