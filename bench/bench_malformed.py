@@ -28,7 +28,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-BASE = "fixed: {workload: attention_1pass, arch: generic_array, E: 16, F: 16, M0: 16}\n"
+BASE = "fixed: {workload: attention_1pass, arch: generic_array, mapping: fused, E: 16, F: 16, M0: 16}\n"
 OK_SPEC = "name: ok\n" + BASE + "axes: {M: [32]}\nderived: {P: M}\n"
 RUN = ["run", "attention_1pass", "--arch", "generic_array", "--mapping", "fused",
        "--set", "E=16", "--set", "F=16", "--set", "M0=16"]
@@ -122,7 +122,7 @@ def sweep_cases() -> list[tuple[str, list[str], dict]]:
         "grid 1e8": "name: x\n" + BASE + "axes: {" + ", ".join(
             f"arch.levels.dram.latency_cycles{'' if i == 0 else ''}: [{', '.join(str(j) for j in range(100))}]"
             if i == 0 else f"map.tiles.{r}: [{', '.join(str(j + 1) for j in range(100))}]"
-            for i, r in enumerate(["x", "p", "m", "e"])) + "}\nderived: {P: 64, M: 64, mapping: \"'fused'\"}\n",
+            for i, r in enumerate(["x", "p", "m", "e"])) + "}\nderived: {P: 64, M: 64}\n",
         "sample 1e9": "name: x\n" + BASE + "derived: {M: 64, P: 64}\nsample: {count: 1000000000, params: "
                       "{map.tiles.p: {pow2: [1, 64]}}}\n",
         "sample 1e12": "name: x\n" + BASE + "derived: {M: 64, P: 64}\nsample: {count: 1000000000000, params: "
