@@ -37,6 +37,7 @@ point parameter of the spec's evaluator (``sweeps.params``, ``Evaluator.classify
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from itertools import product
 from pathlib import Path
@@ -234,6 +235,10 @@ def _check_sample(spec: SweepSpec) -> None:
             raise ParamError(f"{where}.{kind}: the low end must be positive")
         if kind in ("int", "log_int", "pow2") and not all(isinstance(v, int) for v in values):
             raise ParamError(f"{where}.{kind}: expected integer bounds")
+        if kind in ("int", "log_int", "pow2") and max(abs(v) for v in values) >= 2**62:
+            raise ParamError(f"{where}.{kind}: bounds must lie within +-2**62 (numpy's integer draws)")
+        if not all(math.isfinite(v) for v in values):
+            raise ParamError(f"{where}.{kind}: bounds must be finite numbers")
 
 
 def _name_values(spec: SweepSpec):
@@ -305,8 +310,8 @@ def draw(rng, kind: str, values: list) -> Any:
         return int(rng.integers(low, high + 1))
     if kind == "log_int":
         return int(round(float(np.exp(rng.uniform(np.log(low), np.log(high + 1) - 1e-12)) - 0.5)))
-    exponents = range(int(np.ceil(np.log2(low))), int(np.floor(np.log2(high))) + 1)
-    return 2 ** list(exponents)[int(rng.integers(len(exponents)))]
+    exponents = range(math.ceil(math.log2(low)), math.floor(math.log2(high)) + 1)   # math: exact for big ints
+    return 2 ** exponents[int(rng.integers(len(exponents)))]
 
 
 def finish_point(spec: SweepSpec, params: dict) -> dict | None:
