@@ -5,7 +5,7 @@ wall-clock limit and a resident-memory limit (the process group is killed past e
 benchmark itself cannot take the machine down). A case is:
 
 - ``clean``: exit 1 or 2, no traceback, and a non-empty ``error: <text>`` line (or argparse usage
-  error) on stderr;
+  error) on stderr, or a sweep's exit 1 with each failed point's ``<id> error: <text>`` progress line;
 - ``traceback``: ``Traceback`` on stderr;
 - ``runaway``: killed at the time or memory limit (a hang, or growth past the memory limit);
 - ``accepted``: exit 0 (the bad input was silently accepted);
@@ -302,7 +302,7 @@ def run_case(argv, files, src, timeout_s, max_rss_bytes) -> tuple[str, str, floa
     has_error = any(l.startswith("error: ") and l[7:].strip() for l in lines) or "usage:" in stderr
     if proc.returncode in (1, 2) and has_error:
         return "clean", last, seconds, peak
-    if proc.returncode == 1 and any("x " in l for l in lines):
+    if proc.returncode == 1 and any(" error: " in l for l in lines):   # a sweep whose points failed, each named
         return "clean", last, seconds, peak
     return "unclear", f"exit {proc.returncode}: {last}", seconds, peak
 

@@ -128,21 +128,35 @@ def local_cluster(jobs: int):
 
 
 def run_dask(tasks, seed: int, evaluator: str, client) -> Iterator[Result]:
+    """Batches on a Dask cluster. A batch whose worker keeps dying (Dask's ``KilledWorker`` after its
+    retries) records its points as ``status=error``; the sweep carries on."""
     from distributed import as_completed
 
     workers = max(1, len(client.scheduler_info().get("workers", {})))
     batches = iter(_batches(tasks, workers))
-    futures = as_completed()
+    futures, batch_of = as_completed(), {}
+
+    def submit(batch) -> None:
+        future = client.submit(run_batch, batch, seed, evaluator, pure=False)
+        batch_of[future.key] = batch
+        futures.add(future)
+
     for batch in batches:
-        futures.add(client.submit(run_batch, batch, seed, evaluator, pure=False))
+        submit(batch)
         if futures.count() >= 3 * workers:
             break
     for future in futures:
-        yield from future.result()
+        batch = batch_of.pop(future.key)
+        try:
+            results = future.result()
+        except Exception as err:  # noqa: BLE001 - KilledWorker, or a worker lost for another reason
+            log.warning("dask: a batch was lost (%s); its points are recorded as errors", type(err).__name__)
+            results = [(i, failed_record(p, f"{WORKER_DIED} [{type(err).__name__}]"), 0.0) for i, p in batch]
+        yield from results
         future.release()
         batch = next(batches, None)
         if batch is not None:
-            futures.add(client.submit(run_batch, batch, seed, evaluator, pure=False))
+            submit(batch)
 
 
 class Pool:
