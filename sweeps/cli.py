@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import re
+import shlex
 import signal
 import sqlite3
 import sys
@@ -148,14 +149,13 @@ def cmd_sweep(args) -> int:
         return _dry_run(spec, expansion, args)
     points = expansion.points if expansion else []
     meta = _sweep_meta(spec, args, points)
-    total = meta["points"]
-    progress = Progress(total, tty=None if not args.no_progress else False)
     out = Path(args.out)
     sweep = Sweep(out, spec.seed, spec.evaluator, args.jobs, args.executor, args.scheduler, args.resume,
-                  progress, meta["spec_sha256"], args.force)
+                  None, meta["spec_sha256"], args.force)
+    skipped = len(sweep.store.finished_ids() & {point_id(p) for p in points})
+    progress = sweep.progress = Progress(meta["points"], skipped, tty=None if not args.no_progress else False)
     try:
         _save_meta(sweep, out, meta)
-        progress.skipped = progress.done = len(sweep.store.finished_ids() & {point_id(p) for p in points})
         if spec.search:
             points, objectives = run_search(spec, sweep, args.budget)
             meta["search"]["objectives_used"] = objectives
@@ -173,8 +173,8 @@ def cmd_sweep(args) -> int:
         sweep.abort()
         if isinstance(err, (KeyboardInterrupt, Terminated)):
             raise Interrupted(f"interrupted; {kept} finished points are kept in "
-                              f"{out / 'results.db'}; continue with: archsim sweep {args.spec} --out {out} "
-                              "--resume", 143 if isinstance(err, Terminated) else 130) from None
+                              f"{out / 'results.db'}; continue with: archsim sweep {shlex.quote(str(args.spec))} "
+                              f"--out {shlex.quote(str(out))} --resume", 143 if isinstance(err, Terminated) else 130) from None
         raise
     sweep.close()
     return _sweep_summary(records, sweep, out, report)
