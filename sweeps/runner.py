@@ -43,7 +43,7 @@ class Sweep:
         self.ran = 0
         self._started = False
         self.pool = Pool(executor, jobs, scheduler)
-        self.lock = None
+        self.lock = self.store = None
         try:
             self.pool.connect()     # an unreachable scheduler fails here, before DIR is touched
             self.lock = outdir.lock(self.out_dir)
@@ -52,6 +52,8 @@ class Sweep:
             meta = {"seed": seed, "evaluator": evaluator, "schema_version": SCHEMA_VERSION}
             self.store.check_meta({**meta, "spec_sha256": spec_sha256} if spec_sha256 else meta)
         except BaseException:
+            if self.store is not None:
+                self.store.close()
             self._release()
             raise
 
