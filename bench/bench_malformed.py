@@ -12,6 +12,7 @@ benchmark itself cannot take the machine down). A case is:
 - ``unclear``: any other outcome (for example ``error:`` with no text).
 
     python bench/bench_malformed.py [--src DIR] [--timeout-s 20] [--max-rss-mb 2048] [--only SUBSTR]
+                                    [--slice START:STOP]
 
 ``--src`` runs another checkout of the code (PYTHONPATH), e.g. a ``git archive`` of main, for a
 before/after comparison. Prints one line per non-clean case and the counts per outcome.
@@ -313,8 +314,11 @@ def main() -> None:
     parser.add_argument("--timeout-s", type=float, default=20.0)
     parser.add_argument("--max-rss-mb", type=float, default=2048.0)
     parser.add_argument("--only", help="run only cases whose name contains this")
+    parser.add_argument("--slice", default=":", help="START:STOP of the case list (to split a run over processes)")
     args = parser.parse_args()
-    cases = [c for c in all_cases() if not args.only or args.only in c[0]]
+    start, _, stop = args.slice.partition(":")
+    cases = all_cases()[int(start or 0):int(stop) if stop else None]
+    cases = [c for c in cases if not args.only or args.only in c[0]]
     counts: Counter = Counter()
     start = time.monotonic()
     for name, argv, files in cases:
