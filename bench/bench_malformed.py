@@ -1,13 +1,15 @@
 """Malformed inputs against the CLI: how many give a clean error, a traceback, or run away.
 
 Each case runs ``python -m sweeps.cli ...`` in its own process group in a fresh directory, with a
-wall-clock limit and a resident-memory limit (the process group is killed past either, so the
+CPU-time limit (``--timeout-s``, CPU seconds of its process group, so a loaded machine does not
+turn slow cases into runaways), a wall-clock limit of ``WALL_LIMIT_FACTOR`` times that (hangs that
+wait), and a resident-memory limit (the process group is killed past either, so the
 benchmark itself cannot take the machine down). A case is:
 
 - ``clean``: exit 1 or 2, no traceback, and a non-empty ``error: <text>`` line (or argparse usage
   error) on stderr, or a sweep's exit 1 with each failed point's ``<id> error: <text>`` progress line;
 - ``traceback``: ``Traceback`` on stderr;
-- ``runaway``: killed at the time or memory limit (a hang, or growth past the memory limit);
+- ``runaway``: killed at the CPU, wall or memory limit (a hang, or growth past the memory limit);
 - ``accepted``: exit 0 (the bad input was silently accepted);
 - ``unclear``: any other outcome (for example ``error:`` with no text).
 
@@ -29,6 +31,9 @@ import time
 from collections import Counter
 from pathlib import Path
 
+#: A case is also a runaway if it idles this many times the CPU limit in wall time (a hang that waits,
+#: such as a connection timeout); the CPU limit itself does not depend on how loaded the machine is.
+WALL_LIMIT_FACTOR = 6
 BASE = "fixed: {workload: attention_1pass, arch: generic_array, mapping: fused, E: 16, F: 16, M0: 16}\n"
 OK_SPEC = "name: ok\n" + BASE + "axes: {M: [32]}\nderived: {P: M}\n"
 RUN = ["run", "attention_1pass", "--arch", "generic_array", "--mapping", "fused",
@@ -243,20 +248,24 @@ def all_cases():
     return run_cases() + sweep_cases() + dir_cases() + passes_cases()
 
 
-def _rss_bytes(pgid: int) -> int:
-    total = 0
+def _group_usage(pgid: int) -> tuple[int, float]:
+    """Resident bytes and CPU seconds (user + system) of the live processes of a process group."""
+    rss, cpu = 0, 0.0
+    tick = os.sysconf("SC_CLK_TCK")
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
             if os.getpgid(int(entry.name)) != pgid:
                 continue
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            cpu += (int(fields[11]) + int(fields[12])) / tick
             for line in (entry / "status").read_text().splitlines():
                 if line.startswith("VmRSS:"):
-                    total += int(line.split()[1]) * 1024
-        except (OSError, ValueError, ProcessLookupError):
+                    rss += int(line.split()[1]) * 1024
+        except (OSError, ValueError, ProcessLookupError, IndexError):
             continue
-    return total
+    return rss, cpu
 
 
 def run_case(argv, files, src, timeout_s, max_rss_bytes) -> tuple[str, str, float, int]:
@@ -274,13 +283,16 @@ def run_case(argv, files, src, timeout_s, max_rss_bytes) -> tuple[str, str, floa
             start = time.monotonic()
             proc = subprocess.Popen([sys.executable, "-m", "sweeps.cli", *argv], cwd=tmp, env=env,
                                     stdout=subprocess.DEVNULL, stderr=err, start_new_session=True)
-            peak, killed = 0, ""
+            peak, cpu_s, killed = 0, 0.0, ""
             while proc.poll() is None:
-                peak = max(peak, _rss_bytes(proc.pid))
+                rss, cpu = _group_usage(proc.pid)
+                peak, cpu_s = max(peak, rss), max(cpu_s, cpu)
                 if peak > max_rss_bytes:
                     killed = f"killed at {peak / 2**20:.0f} MB"
-                elif time.monotonic() - start > timeout_s:
-                    killed = f"killed after {timeout_s:.0f} s"
+                elif cpu_s > timeout_s:
+                    killed = f"killed after {timeout_s:.0f} CPU s"
+                elif time.monotonic() - start > WALL_LIMIT_FACTOR * timeout_s:
+                    killed = f"killed after {WALL_LIMIT_FACTOR * timeout_s:.0f} s wall (waiting)"
                 if killed:
                     os.killpg(proc.pid, signal.SIGKILL)
                     proc.wait()
@@ -315,10 +327,14 @@ def main() -> None:
     parser.add_argument("--max-rss-mb", type=float, default=2048.0)
     parser.add_argument("--only", help="run only cases whose name contains this")
     parser.add_argument("--slice", default=":", help="START:STOP of the case list (to split a run over processes)")
+    parser.add_argument("--names", help="a file of case names, one a line: run only those")
     args = parser.parse_args()
     start, _, stop = args.slice.partition(":")
     cases = all_cases()[int(start or 0):int(stop) if stop else None]
     cases = [c for c in cases if not args.only or args.only in c[0]]
+    if args.names:
+        wanted = set(Path(args.names).read_text().splitlines())
+        cases = [c for c in cases if c[0] in wanted]
     counts: Counter = Counter()
     start = time.monotonic()
     for name, argv, files in cases:
