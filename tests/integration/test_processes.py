@@ -56,13 +56,19 @@ def stored(db_path: Path) -> int:
         db.close()
 
 
+def _as_in_a_terminal() -> None:
+    """A foreground command's Ctrl-C handling, whatever earlier tests (a Dask cluster) did to this
+    process's SIGINT disposition (an ignored SIGINT is inherited and kept by Python)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start_sweep(tmp_path):
     spec = tmp_path / "slow.yaml"
     spec.write_text(SLOW_SPEC)
     out = tmp_path / "out"
     proc = subprocess.Popen([sys.executable, "-m", "sweeps.cli", "sweep", str(spec), "--out", str(out),
                              "--jobs", "2", "--no-progress"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, start_new_session=True)
+                            text=True, start_new_session=True, preexec_fn=_as_in_a_terminal)
     deadline = time.monotonic() + 120
     while (len(children(proc.pid)) < 2 or stored(out / "results.db") < 1) and time.monotonic() < deadline:
         assert proc.poll() is None, proc.stderr.read()
