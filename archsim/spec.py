@@ -26,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from .errors import SpecError
 from .families import FAMILIES
 from .gpu.params import GpuParams
+from .limits import MAX_ARRAY_SIDE, MAX_LEVEL_CHANNELS, MAX_UNIT_COUNT
 
 __all__ = ["Arch", "ComputeUnit", "StorageLevel", "PiumaParams", "load_arch", "preset_names", "PRESET_DIR"]
 
@@ -38,6 +39,9 @@ PosInt = Annotated[int, Field(gt=0)]
 NonNegInt = Annotated[int, Field(ge=0)]
 PosFloat = Annotated[float, Field(gt=0)]
 NonNegFloat = Annotated[float, Field(ge=0)]
+ArraySide = Annotated[int, Field(gt=0, le=MAX_ARRAY_SIDE)]      # limits.py: why these caps
+UnitCount = Annotated[int, Field(gt=0, le=MAX_UNIT_COUNT)]
+ChannelCount = Annotated[int, Field(gt=0, le=MAX_LEVEL_CHANNELS)]
 
 
 class _Frozen(BaseModel):
@@ -62,11 +66,11 @@ class ComputeUnit(_Frozen):
     """
 
     kind: Literal["pe_array_2d", "pe_array_1d", "simd", "scalar", "pipeline", "dma", "sm_pipe"]
-    rows: PosInt
-    cols: PosInt
+    rows: ArraySide
+    cols: ArraySide
     cycles_per_op: dict[str, PosInt]
     dedicated_units_per_pe: dict[str, NonNegInt] = {}
-    count: PosInt = 1
+    count: UnitCount = 1
     register_file_bytes_per_pe: Optional[PosInt] = None
     register_file_reads_per_op: dict[str, NonNegInt] = {}
     register_file_writes_per_op: dict[str, NonNegInt] = {}
@@ -140,7 +144,7 @@ class StorageLevel(_Frozen):
     bandwidth_bytes_per_cycle: PosFloat
     latency_cycles: NonNegInt
     access_bytes: PosInt
-    channels: PosInt = 1
+    channels: ChannelCount = 1
 
 
 class PiumaParams(_Frozen):

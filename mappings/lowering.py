@@ -28,6 +28,7 @@ from itertools import product
 from math import ceil
 
 from archsim import Op, Program
+from archsim.limits import MAX_PROGRAM_OPS
 
 from .spec import (Mapping, MappingError, carried_loop_ranks, group_loop_ranks, group_tile_bytes,
                    spatial_lanes, unit_dims)
@@ -66,9 +67,30 @@ def lower_loop_nest(cascade, mapping: Mapping, arch) -> Program:
         for tensor in einsum.inputs:
             consumers_after[tensor] = max(consumers_after.get(tensor, -1), group_of[einsum.name])
     final_store: dict[str, int] = {}
+    check_program_size(cascade, mapping)
     for gi, group in enumerate(mapping.fusion_groups):
         _lower_group(cascade, mapping, arch, builder, gi, group, consumers_after, final_store)
     return builder.program(f"{cascade.name}/{mapping.mapper}")
+
+
+def check_program_size(cascade, mapping: Mapping) -> None:
+    """Refuse, before lowering, a mapping whose loop nests would emit more ops than
+    ``archsim.limits.MAX_PROGRAM_OPS`` (estimate per group: tile steps x (einsums + tensors), an upper
+    bound on the loads, computes and stores of a step)."""
+    total = 0
+    for gi, group in enumerate(mapping.fusion_groups):
+        counts = {r: ceil(cascade.rank_sizes[r] / mapping.tiles[r]) for r in group_loop_ranks(cascade, mapping, group)}
+        steps = 1
+        for count in counts.values():
+            steps *= count
+        einsums = [e for e in cascade.einsums if e.name in group]
+        tensors = {t for e in einsums for t in (*e.inputs, e.output)}
+        total += steps * (len(einsums) + len(tensors))
+        if total > MAX_PROGRAM_OPS:
+            tiles = " x ".join(f"{n} {r} tiles" for r, n in counts.items())
+            raise MappingError(
+                f"map.tiles: about {total:,} tile ops ({tiles} in fusion group {gi}), more than "
+                f"the limit of {MAX_PROGRAM_OPS:,} per program; use larger tiles (map.tiles.<rank>) or a smaller shape")
 
 
 def _lower_group(cascade, mapping, arch, builder, gi, group, consumers_after, final_store) -> None:

@@ -50,19 +50,23 @@ class LoopNestMapper:
                 "tensors on spatial arrays only")
         groups = self.grouping(cascade)
         staging, backing = _levels(arch)
-        binding = {**_default_binding(cascade, arch), **options.get("binding", {})}
-        word_bytes = int(options.get("word_bytes", 2))
-        storage = dict(options.get("storage", {}))
+        binding = {**_default_binding(cascade, arch), **_section(options, "binding")}
+        word_bytes = _whole(options.get("word_bytes", 2), "word_bytes")
+        storage = dict(_section(options, "storage"))
         iterative = tuple(cascade.iterative_ranks)
-        user_tiles = {r: int(v) for r, v in options.get("tiles", {}).items()}
+        user_tiles = {r: _whole(v, f"tiles.{r}") for r, v in _section(options, "tiles").items()}
         tiles = {**{r: 1 for r in iterative}, **user_tiles}
         user_order = tuple(options.get("loop_order", ()))
+        unknown_ranks = [r for r in user_order if r not in cascade.rank_sizes]
+        if unknown_ranks:
+            raise MappingError(f"loop_order: unknown rank {unknown_ranks[0]!r}; {cascade.name} has ranks "
+                               f"{', '.join(sorted(cascade.rank_sizes))}")
 
         def build(tiles: dict[str, int]) -> Mapping:
             default = _default_loop_order(cascade, tiles, iterative)
             order = tuple(r for r in user_order if r in tiles) + tuple(r for r in default if r not in user_order)
             spatial = {**_default_spatial(cascade, arch, binding, tiles),
-                       **{u: tuple(r) for u, r in options.get("spatial", {}).items()}}
+                       **{u: tuple(r) for u, r in _section(options, "spatial").items()}}
             return Mapping(self.name, dict(tiles), order, spatial, binding, storage, groups,
                            staging, backing, word_bytes)
 
@@ -81,6 +85,26 @@ class LoopNestMapper:
 
     def lower(self, cascade, mapping: Mapping, arch):
         return lower_loop_nest(cascade, mapping, arch)
+
+
+def _whole(value, field: str) -> int:
+    """An integer option value (``64``, ``64.0`` or ``"64"``), else ``MappingError`` naming ``field``."""
+    if isinstance(value, bool):
+        raise MappingError(f"{field}: expected an integer, got {value!r}")
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise MappingError(f"{field}: expected an integer, got {value!r}") from None
+    if not number.is_integer():
+        raise MappingError(f"{field}: expected an integer, got {value!r}")
+    return int(number)
+
+
+def _section(options: dict, name: str) -> dict:
+    section = options.get(name, {})
+    if not isinstance(section, dict):
+        raise MappingError(f"{name}: expected per-key values ({name}.<key>=...), got {section!r}")
+    return section
 
 
 def _levels(arch) -> tuple[str, str]:

@@ -162,6 +162,11 @@ def check_mapping(cascade, arch, mapping: Mapping) -> None:
     for group in mapping.fusion_groups:
         if [order[n] for n in group] != sorted(order[n] for n in group):
             raise MappingError(f"fusion_groups: group {list(group)} is not in cascade order")
+    for name in mapping.binding:
+        if name not in names:
+            raise MappingError(f"binding.{name}: no such einsum in {cascade.name}; einsums: {', '.join(names)}")
+    if isinstance(mapping.word_bytes, bool) or not isinstance(mapping.word_bytes, int) or mapping.word_bytes < 1:
+        raise MappingError(f"word_bytes: expected a positive integer (bytes per value), got {mapping.word_bytes!r}")
     for name in names:
         unit = mapping.binding.get(name)
         if unit is None:

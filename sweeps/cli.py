@@ -11,11 +11,15 @@ import json
 import logging
 import os
 import re
+import shlex
+import signal
+import sqlite3
 import sys
 from pathlib import Path
 
 # Heavy libraries (pandas, matplotlib, simpy, the packages that register cascades, presets and
 # mappers) are imported inside the commands, so that `archsim --help` answers at once.
+from . import outdir
 
 SHIPPED_SWEEPS = Path(__file__).parent
 _ERROR_CLASS = re.compile(r"^[A-Za-z]+Error: ")  # records keep the class; the error line need not
@@ -177,13 +181,12 @@ def cmd_run(args) -> int:
         if args.matrix and args.workload != "spgemm":
             raise ValueError(f"--matrix: only the spgemm workload takes a matrix, not {args.workload!r}")
         return _run_spgemm(args)
-    from .evaluators import check_einsum_point
-    from .params import classify_key
+    from .evaluators import check_einsum_point, classify_einsum_key
     from .point import run_point
 
     params = {"workload": args.workload, "arch": args.arch, "mapping": args.mapping}
     for key, value in _settings(args).items():
-        classify_key(key)
+        classify_einsum_key(key)                  # the keys a sweep's einsum points accept, fidelity too
         params[key] = value
     check_einsum_point(params)
     code = _print_run(run_point(params, seed=args.seed), args.json)
@@ -224,16 +227,13 @@ def cmd_sweep(args) -> int:
     from .executors import Progress
     from .params import point_id
     from .report import build_report
-    from .runner import Sweep, provenance, write_meta, write_results
+    from .runner import Sweep, write_results
     from .search import run_search
     from .spec import expand_all, load_spec
     from .validate import check_points
 
     spec = load_spec(_resolve_spec(args.spec))
-    if args.budget is not None and not spec.search:
-        raise ValueError("--budget: the spec has no search section")
-    if args.budget is not None and args.budget < 1:
-        raise ValueError(f"--budget: expected a positive integer, got {args.budget}")
+    _check_sweep_args(spec, args)
     if spec.search:
         expansion = None
     else:
@@ -241,13 +241,69 @@ def cmd_sweep(args) -> int:
         check_points(spec, expansion.points)      # every point checked before anything is written
     if args.dry_run:
         return _dry_run(spec, expansion, args)
+    points = expansion.points if expansion else []
+    meta = _sweep_meta(spec, args, points)
+    out = Path(args.out)
+    sweep = Sweep(out, spec.seed, spec.evaluator, args.jobs, args.executor, args.scheduler, args.resume,
+                  None, meta["spec_sha256"], args.force)
+    skipped = len(sweep.store.finished_ids() & {point_id(p) for p in points})
+    progress = sweep.progress = Progress(meta["points"], skipped, tty=None if not args.no_progress else False)
+    try:
+        _save_meta(sweep, out, meta)
+        if spec.search:
+            points, objectives = run_search(spec, sweep, args.budget)
+            meta["search"]["objectives_used"] = objectives
+            meta["points"] = len(points)
+            _save_meta(sweep, out, meta)
+        else:
+            sweep.run(list(enumerate(points)))
+        progress.close()
+        records = sweep.records(points)
+        write_results(records, out)
+        report = build_report(out)
+    except BaseException as err:
+        progress.close()
+        kept = sweep.stored_count()
+        sweep.abort()
+        if isinstance(err, (KeyboardInterrupt, Terminated)):
+            raise Interrupted(f"interrupted; {kept} finished points are kept in "
+                              f"{out / 'results.db'}; continue with: archsim sweep {shlex.quote(str(args.spec))} "
+                              f"--out {shlex.quote(str(out))} --resume", 143 if isinstance(err, Terminated) else 130) from None
+        raise
+    sweep.close()
+    return _sweep_summary(records, sweep, out, report)
+
+
+def _save_meta(sweep, out: Path, meta: dict) -> None:
+    from .runner import write_meta
+
+    write_meta(out_dir=out, meta=meta)
+    sweep.store.save_sweep_meta(meta)
+
+
+def _check_sweep_args(spec, args) -> None:
+    from archsim.limits import MAX_SEARCH_BUDGET
+
+    if args.budget is not None and not spec.search:
+        raise ValueError("--budget: the spec has no search section")
+    if args.budget is not None and not 1 <= args.budget <= MAX_SEARCH_BUDGET:
+        raise ValueError(f"--budget: expected an integer in 1..{MAX_SEARCH_BUDGET:,}, got {args.budget}")
+    if args.dry_run:
+        return
     if args.out is None:
         raise ValueError("--out: required (or --dry-run)")
     if args.jobs < 1:
         raise ValueError(f"--jobs: expected a positive integer, got {args.jobs}")
     if args.scheduler and args.executor != "dask":
         raise ValueError("--scheduler: only with --executor dask")
-    out = _mkdir(Path(args.out))
+    if args.resume and args.force:
+        raise ValueError("--force: replaces the sweep in --out; it cannot be combined with --resume")
+
+
+def _sweep_meta(spec, args, points: list[dict]) -> dict:
+    """sweep.json: what the report and a later --resume need to know about this sweep."""
+    from .runner import provenance
+
     seeds = {"spec": spec.seed}
     if spec.sample:
         seeds["sample"] = spec.sample.seed
@@ -255,36 +311,21 @@ def cmd_sweep(args) -> int:
         seeds["search"] = spec.search.seed
     meta = {"name": spec.name, "description": spec.description, "axes": spec.axis_names, "seed": spec.seed,
             "evaluator": spec.evaluator, "spec": str(args.spec), "executor": args.executor,
+            "spec_sha256": outdir.spec_hash(spec.model_dump(exclude={"path"})),
             "search": ({**spec.search.model_dump(), "budget": args.budget or spec.search.budget}
                        if spec.search else None)}
-    points = expansion.points if expansion else []
     meta["provenance"] = provenance(points or [spec.fixed, *[{"arch": a} for a in spec.axes.get("arch", [])]],
                                     seeds)
-    meta["points"] = len(points) if expansion else meta["search"]["budget"]
-    write_meta(out_dir=out, meta=meta)
-    total = meta["points"]
-    progress = Progress(total, tty=None if not args.no_progress else False)
-    sweep = Sweep(out, spec.seed, spec.evaluator, args.jobs, args.executor, args.scheduler, args.resume,
-                  progress)
-    try:
-        progress.skipped = progress.done = len(sweep.store.finished_ids() & {point_id(p) for p in points})
-        if spec.search:
-            points, objectives = run_search(spec, sweep, args.budget)
-            meta["search"]["objectives_used"] = objectives
-            meta["points"] = len(points)
-            write_meta(out_dir=out, meta=meta)
-        else:
-            sweep.run(list(enumerate(points)))
-        records = sweep.records(points)
-        skipped, ran = sweep.skipped, sweep.ran
-    finally:
-        progress.close()
-        sweep.close()
-    write_results(records, out)
+    meta["points"] = len(points) if not spec.search else meta["search"]["budget"]
+    return meta
+
+
+def _sweep_summary(records: list[dict], sweep, out: Path, report: Path) -> int:
+    import pandas as pd
+
     frame = pd.DataFrame(records)
-    report = build_report(out)
     failed = frame[frame["status"] != "ok"] if len(frame) else frame
-    print(f"{len(frame)} points, {len(failed)} failed ({ran} run, {skipped} already stored); "
+    print(f"{len(frame)} points, {len(failed)} failed ({sweep.ran} run, {sweep.skipped} already stored); "
           f"results: {out / 'results.csv'}; report: {report} and {out / 'report.html'}")
     if len(failed):
         by_error = failed["error"].value_counts()
@@ -317,11 +358,6 @@ def cmd_export(args) -> int:
     return 0
 
 
-def _mkdir(path: Path) -> Path:
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
 def cmd_report(args) -> int:
     from .report import build_report
 
@@ -341,7 +377,8 @@ def cmd_compare(args) -> int:
     frame = compare(args.workload, [a for a in args.arch.split(",") if a], shape, options)
     print(frame.to_string(index=False))
     if args.out:
-        out = _mkdir(Path(args.out))
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
         frame.to_csv(out / "compare.csv", index=False)
         plot(frame, out / "compare.png", f"{args.workload} " + " ".join(f"{k}={v}" for k, v in shape.items()))
         print(f"table: {out / 'compare.csv'}; plot: {out / 'compare.png'}")
@@ -509,7 +546,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="inline: this process; process: a local pool; dask: a Dask cluster "
                         "(--scheduler, or a LocalCluster)")
     p.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler address, e.g. tcp://127.0.0.1:8786")
-    p.add_argument("--resume", action="store_true", help="skip the points already in DIR/results.db")
+    p.add_argument("--resume", action="store_true", help="skip the points already in DIR/results.db "
+                   "(the same spec only)")
+    p.add_argument("--force", action="store_true", help="replace another sweep's results in --out "
+                   "(without it, writing a different sweep there is refused)")
     p.add_argument("--dry-run", action="store_true", help="check the spec, print the expanded points and "
                    "their count; run and write nothing")
     p.add_argument("--budget", type=int, help="override search.budget (specs with a search section)")
@@ -523,20 +563,60 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class Terminated(BaseException):
+    """SIGTERM arrived (raised from the signal handler so that cleanup runs; a BaseException, like
+    KeyboardInterrupt, so that a point's ``except Exception`` cannot swallow it)."""
+
+
+class Interrupted(Exception):
+    """The user stopped a command; ``code`` is the exit status (130 Ctrl-C, 143 SIGTERM)."""
+
+    def __init__(self, message: str, code: int):
+        super().__init__(message)
+        self.code = code
+
+
+def _on_sigterm(signum, frame):
+    raise Terminated()
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "warning")  # Dask logs its start-up at INFO
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         return args.func(args)
     except BrokenPipeError:                     # `archsim list | head`
         return 0
-    except (ValueError, KeyError, OSError) as err:
+    except Interrupted as err:
+        print(f"archsim: {err}", file=sys.stderr)
+        return err.code
+    except (KeyboardInterrupt, Terminated) as err:
+        print("archsim: interrupted", file=sys.stderr)
+        return 143 if isinstance(err, Terminated) else 130
+    except (ValueError, KeyError, OSError, MemoryError, sqlite3.Error) as err:   # ParamError is a ValueError
         if args.debug:
             raise
-        message = str(err).strip().splitlines()
-        print(f"error: {message[0] if message else type(err).__name__}", file=sys.stderr)
+        print(f"error: {_error_line(err)}", file=sys.stderr)
         return 2
+    except Exception as err:  # noqa: BLE001 - a bug must still end in one line, not a traceback
+        if args.debug:
+            raise
+        print(f"error: internal error ({_error_line(err)}); rerun with --debug for the traceback", file=sys.stderr)
+        return 3
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _error_line(err: BaseException) -> str:
+    if isinstance(err, MemoryError):
+        return "out of memory (an input asks for more than this machine has; lower the sizes)"
+    message = str(err).strip().splitlines()
+    text = message[0] if message else ""
+    if isinstance(err, KeyError) and text.startswith("'") and text.endswith("'"):
+        text = text[1:-1]
+    return text or type(err).__name__
 
 
 if __name__ == "__main__":

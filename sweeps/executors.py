@@ -12,17 +12,26 @@ changes its record. Executors know nothing of the store; the runner orders and s
 """
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import logging
+import os
+import signal
 import sys
+import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from typing import Iterator
 
-from .point import run_batch
+from .point import failed_record, run_batch
 
 log = logging.getLogger(__name__)
 EXECUTORS = ("inline", "process", "dask")
 Result = tuple[int, dict, float]
+PR_SET_PDEATHSIG = 1                     # linux/prctl.h
+DASK_CONNECT_TIMEOUT_S = 10              # an unreachable scheduler is reported after this long
+WORKER_DIED = "WorkerDied: the worker process running this point died (killed, or out of memory)"
 
 
 def _batches(tasks: list[tuple[int, dict]], workers: int) -> list[list[tuple[int, dict]]]:
@@ -35,27 +44,78 @@ def run_inline(tasks, seed: int, evaluator: str) -> Iterator[Result]:
         yield from run_batch([task], seed, evaluator)
 
 
-def run_process(tasks, seed: int, evaluator: str, jobs: int, pool: ProcessPoolExecutor | None = None
-                ) -> Iterator[Result]:
-    batches = iter(_batches(tasks, jobs))
-    own = pool is None
-    pool = pool or ProcessPoolExecutor(max_workers=jobs)
+def _worker_init(parent_pid: int) -> None:
+    """Pool workers die with their parent (Linux parent-death signal; elsewhere a liveness thread)
+    and leave Ctrl-C to the parent, which shuts the pool down."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
-        pending = set()
-        while True:
-            while len(pending) < 3 * jobs:
-                batch = next(batches, None)
-                if batch is None:
-                    break
-                pending.add(pool.submit(run_batch, batch, seed, evaluator))
-            if not pending:
-                return
-            done, pending = wait(pending, return_when=FIRST_COMPLETED)
-            for future in done:
-                yield from future.result()
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        armed = libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        armed = False
+    if os.getppid() != parent_pid:      # the parent died before the signal was armed
+        os._exit(1)
+    if not armed:
+        threading.Thread(target=_exit_when_orphaned, args=(parent_pid,), daemon=True).start()
+
+
+def _exit_when_orphaned(parent_pid: int) -> None:
+    while os.getppid() == parent_pid:
+        time.sleep(1.0)
+    os._exit(1)
+
+
+def run_process(tasks, seed: int, evaluator: str, jobs: int, pool: "Pool | None" = None) -> Iterator[Result]:
+    """Batches on a process pool. A worker that dies (killed, out of memory) breaks the pool: it is
+    rebuilt, the points that were in flight are run again one at a time, and a point that kills its
+    worker on its own is recorded as ``status=error``."""
+    own = pool is None
+    pool = pool or Pool("process", jobs, None)
+    try:
+        suspects: list[tuple[int, dict]] = []
+        yield from _pump(pool, iter(_batches(tasks, jobs)), seed, evaluator, 3 * jobs, suspects)
+        for task in suspects:
+            lost: list[tuple[int, dict]] = []
+            yield from _pump(pool, iter([[task]]), seed, evaluator, 1, lost)
+            if lost:
+                yield task[0], failed_record(task[1], WORKER_DIED), 0.0
     finally:
         if own:
-            pool.shutdown(cancel_futures=True)
+            pool.close()
+
+
+def _pump(pool: "Pool", batches, seed: int, evaluator: str, in_flight: int, lost: list) -> Iterator[Result]:
+    """Keep ``in_flight`` batches running until ``batches`` is exhausted; the tasks of batches lost
+    to a broken pool go to ``lost`` (and the pool is rebuilt)."""
+    pending: dict = {}
+    while True:
+        while len(pending) < in_flight:
+            batch = next(batches, None)
+            if batch is None:
+                break
+            pending[pool.process_pool().submit(run_batch, batch, seed, evaluator)] = batch
+        if not pending:
+            return
+        done, _ = wait(pending, return_when=FIRST_COMPLETED)
+        broken = False
+        for future in done:
+            batch = pending.pop(future)
+            try:
+                results = future.result()
+            except BrokenProcessPool:
+                broken = True
+                lost.extend(batch)
+                continue
+            yield from results
+        if broken:
+            log.warning("a pool worker died; rebuilding the pool and retrying its points one by one")
+            for future, batch in pending.items():
+                if future.done() and future.exception() is None:
+                    yield from future.result()
+                else:
+                    lost.extend(batch)
+            pending.clear()
+            pool.rebuild()
 
 
 def local_cluster(jobs: int):
@@ -67,35 +127,36 @@ def local_cluster(jobs: int):
                         dashboard_address="127.0.0.1:0", silence_logs=logging.WARNING)
 
 
-def run_dask(tasks, seed: int, evaluator: str, jobs: int, scheduler: str | None, client=None
-             ) -> Iterator[Result]:
-    from distributed import Client, as_completed
+def run_dask(tasks, seed: int, evaluator: str, client) -> Iterator[Result]:
+    """Batches on a Dask cluster. A batch whose worker keeps dying (Dask's ``KilledWorker`` after its
+    retries) records its points as ``status=error``; the sweep carries on."""
+    from distributed import as_completed
 
-    cluster = own_client = None
-    if client is None:
-        if scheduler is None:
-            cluster = local_cluster(jobs)
-            scheduler = cluster.scheduler_address
-        client = own_client = Client(scheduler, timeout="30s")
-    try:
-        workers = max(1, len(client.scheduler_info().get("workers", {})))
-        batches = iter(_batches(tasks, workers))
-        futures = as_completed()
-        for batch in batches:
-            futures.add(client.submit(run_batch, batch, seed, evaluator, pure=False))
-            if futures.count() >= 3 * workers:
-                break
-        for future in futures:
-            yield from future.result()
-            future.release()
-            batch = next(batches, None)
-            if batch is not None:
-                futures.add(client.submit(run_batch, batch, seed, evaluator, pure=False))
-    finally:
-        if own_client is not None:
-            own_client.close()
-        if cluster is not None:
-            cluster.close()
+    workers = max(1, len(client.scheduler_info().get("workers", {})))
+    batches = iter(_batches(tasks, workers))
+    futures, batch_of = as_completed(), {}
+
+    def submit(batch) -> None:
+        future = client.submit(run_batch, batch, seed, evaluator, pure=False)
+        batch_of[future.key] = batch
+        futures.add(future)
+
+    for batch in batches:
+        submit(batch)
+        if futures.count() >= 3 * workers:
+            break
+    for future in futures:
+        batch = batch_of.pop(future.key)
+        try:
+            results = future.result()
+        except Exception as err:  # noqa: BLE001 - KilledWorker, or a worker lost for another reason
+            log.warning("dask: a batch was lost (%s); its points are recorded as errors", type(err).__name__)
+            results = [(i, failed_record(p, f"{WORKER_DIED} [{type(err).__name__}]"), 0.0) for i, p in batch]
+        yield from results
+        future.release()
+        batch = next(batches, None)
+        if batch is not None:
+            submit(batch)
 
 
 class Pool:
@@ -106,27 +167,57 @@ class Pool:
         self.executor, self.jobs, self.scheduler = executor, jobs, scheduler
         self.pool = self.client = self.cluster = None
 
+    def connect(self) -> None:
+        """Reach the Dask scheduler (or start the LocalCluster) now: ``ValueError`` naming
+        ``--scheduler`` if it cannot be reached within ``DASK_CONNECT_TIMEOUT_S``."""
+        if self.executor == "dask":
+            self.dask_client()
+
     def process_pool(self) -> ProcessPoolExecutor:
         if self.pool is None:
-            self.pool = ProcessPoolExecutor(max_workers=self.jobs)
+            self.pool = ProcessPoolExecutor(max_workers=self.jobs, initializer=_worker_init,
+                                            initargs=(os.getpid(),))
         return self.pool
+
+    def rebuild(self) -> None:
+        """Replace a broken process pool by a fresh one."""
+        if self.pool is not None:
+            self.pool.shutdown(wait=False, cancel_futures=True)
+            self.pool = None
 
     def dask_client(self):
         if self.client is None:
             from distributed import Client
 
-            if self.scheduler is None:
-                self.cluster = local_cluster(self.jobs)
-            self.client = Client(self.scheduler or self.cluster.scheduler_address, timeout="30s")
+            try:
+                if self.scheduler is None:
+                    self.cluster = local_cluster(self.jobs)
+                self.client = Client(self.scheduler or self.cluster.scheduler_address,
+                                     timeout=f"{DASK_CONNECT_TIMEOUT_S}s")
+            except Exception as err:  # noqa: BLE001 - distributed raises OSError, TimeoutError, ValueError...
+                self.close()
+                text = (str(err).strip().splitlines() or [type(err).__name__])[0]
+                raise ValueError(f"--scheduler: cannot connect to {self.scheduler or 'a LocalCluster'} "
+                                 f"({text})") from None
         return self.client
+
+    def terminate(self) -> None:
+        """Stop at once (Ctrl-C, SIGTERM): kill the pool's workers rather than wait for their points."""
+        if self.pool is not None:
+            for process in list(getattr(self.pool, "_processes", {}).values()):   # no public API for this
+                process.terminate()
+        self.close()
 
     def close(self) -> None:
         if self.pool is not None:
             self.pool.shutdown(cancel_futures=True)
+            self.pool = None
         if self.client is not None:
             self.client.close()
+            self.client = None
         if self.cluster is not None:
             self.cluster.close()
+            self.cluster = None
 
 
 def execute(tasks: list[tuple[int, dict]], seed: int, evaluator: str, executor: str = "process",
@@ -141,10 +232,20 @@ def execute(tasks: list[tuple[int, dict]], seed: int, evaluator: str, executor: 
     if not tasks:
         return iter(())
     if executor == "dask":
-        return run_dask(tasks, seed, evaluator, jobs, scheduler, pool.dask_client() if pool else None)
+        return _with_pool(pool, executor, jobs, scheduler, lambda p: run_dask(tasks, seed, evaluator, p.dask_client()))
     if executor == "inline" or jobs == 1 or len(tasks) <= 1:
         return run_inline(tasks, seed, evaluator)
-    return run_process(tasks, seed, evaluator, jobs, pool.process_pool() if pool else None)
+    return run_process(tasks, seed, evaluator, jobs, pool)
+
+
+def _with_pool(pool: Pool | None, executor: str, jobs: int, scheduler: str | None, run) -> Iterator[Result]:
+    own = pool is None
+    pool = pool or Pool(executor, jobs, scheduler)
+    try:
+        yield from run(pool)
+    finally:
+        if own:
+            pool.close()
 
 
 class Progress:

@@ -2,7 +2,8 @@
 
 An expression is a Python expression restricted to constants, parameter names, arithmetic
 (``+ - * / // % **``), comparisons, ``and``/``or``/``not``, ``x if c else y`` and the functions
-``min max abs round int float log2 log10 sqrt ceil floor``. A parameter whose key has dots
+``min max abs round int float log2 log10 sqrt ceil floor``. Sizes are capped (``archsim.limits``:
+text length, integer bits, repetition length), checked before computing. A parameter whose key has dots
 (``arch.levels.glb.capacity_bytes``, ``map.tiles.p``) is written as that dotted name. Nothing
 else (attribute access on values, subscripts, lambdas, imports) parses: specs are data, not code.
 
@@ -16,6 +17,8 @@ from __future__ import annotations
 import ast
 import math
 import operator
+
+from archsim.limits import MAX_EXPR_CHARS, MAX_EXPR_INT_BITS, MAX_EXPR_SEQUENCE
 
 FUNCTIONS = {
     "min": min, "max": max, "abs": abs, "round": round, "int": int, "float": float,
@@ -33,6 +36,10 @@ class ExprError(ValueError):
     """An expression that does not parse, uses a forbidden construct, or names an unknown parameter."""
 
 
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def _dotted(node: ast.AST) -> str | None:
     parts = []
     while isinstance(node, ast.Attribute):
@@ -48,12 +55,16 @@ class Expr:
 
     def __init__(self, text: str, where: str):
         self.text, self.where = str(text), where
+        if len(self.text) > MAX_EXPR_CHARS:
+            raise ExprError(f"{where}: expression of {len(self.text):,} characters, more than the limit of "
+                            f"{MAX_EXPR_CHARS:,}")
         try:
             self.tree = ast.parse(self.text.strip(), mode="eval").body
-        except SyntaxError as err:
-            raise ExprError(f"{where}: cannot parse {self.text!r} ({err.msg})") from None
-        names: set[str] = set()
-        self._check(self.tree, names)
+            names: set[str] = set()
+            self._check(self.tree, names)
+        except (SyntaxError, RecursionError, MemoryError) as err:
+            raise ExprError(f"{where}: cannot parse {self.text[:80]!r} ({getattr(err, 'msg', 'nested too deeply')})"
+                            ) from None
         self.names = sorted(names)
 
     def _check(self, node: ast.AST, names: set[str]) -> None:
@@ -85,8 +96,29 @@ class Expr:
             return self._eval(self.tree, params)
         except ExprError:
             raise
+        except RecursionError:
+            raise ExprError(f"{self.where}: {self.text[:80]!r}: nested too deeply") from None
         except Exception as err:  # noqa: BLE001 - any arithmetic problem is this expression's error
             raise ExprError(f"{self.where}: {self.text!r}: {type(err).__name__}: {err}") from None
+
+    def _check_size(self, op: type, left, right) -> None:
+        """Refuse, before computing it, a power or repetition past ``archsim.limits``."""
+        if op is ast.Pow and _is_int(left) and _is_int(right) and right > 0 and abs(left) > 1:
+            bits = math.ceil(right * math.log2(abs(left)))
+            if bits > MAX_EXPR_INT_BITS:
+                raise ExprError(f"{self.where}: {self.text[:80]!r}: the power would have about {bits:,} bits, more "
+                                f"than the limit of {MAX_EXPR_INT_BITS:,} (limit the exponent)")
+        if op is ast.Mult and (isinstance(left, (str, tuple)) or isinstance(right, (str, tuple))):
+            seq, count = (left, right) if isinstance(left, (str, tuple)) else (right, left)
+            if _is_int(count) and len(seq) * count > MAX_EXPR_SEQUENCE:
+                raise ExprError(f"{self.where}: {self.text[:80]!r}: repetition to {len(seq) * count:,} elements, "
+                                f"more than the limit of {MAX_EXPR_SEQUENCE:,}")
+
+    def _bounded(self, value):
+        if _is_int(value) and value.bit_length() > MAX_EXPR_INT_BITS:
+            raise ExprError(f"{self.where}: {self.text[:80]!r}: an integer of {value.bit_length():,} bits, more than "
+                            f"the limit of {MAX_EXPR_INT_BITS:,}")
+        return value
 
     def _eval(self, node: ast.AST, params: dict):
         if isinstance(node, ast.Constant):
@@ -97,7 +129,9 @@ class Expr:
                 raise ExprError(f"{self.where}: unknown parameter {name!r} in {self.text!r}")
             return params[name]
         if isinstance(node, ast.BinOp):
-            return _BIN[type(node.op)](self._eval(node.left, params), self._eval(node.right, params))
+            left, right = self._eval(node.left, params), self._eval(node.right, params)
+            self._check_size(type(node.op), left, right)
+            return self._bounded(_BIN[type(node.op)](left, right))
         if isinstance(node, ast.UnaryOp):
             return _UNARY[type(node.op)](self._eval(node.operand, params))
         if isinstance(node, ast.BoolOp):

@@ -1,8 +1,9 @@
 """The HTML report: the markdown report as one self-contained page.
 
 Converts the markdown subset that ``sweeps.report`` writes (headings, paragraphs, ``-`` lists,
-pipe tables, ``![caption](plots/x.png)`` images, inline code) to HTML, embedding every image as a
-base64 ``data:`` URI and styling with an inline stylesheet: no scripts, no external fetches, so the
+pipe tables, ``![caption](plots/x.png)`` images, inline code) to HTML, embedding each image that is
+a real PNG/JPEG/GIF in the report's own ``plots`` folder (nothing else, so a sweep description cannot
+pull a local file into a shared report) as a base64 ``data:`` URI and styling with an inline stylesheet: no scripts, no external fetches, so the
 page renders the same offline, attached to an email, or in a headless browser.
 """
 from __future__ import annotations
@@ -35,14 +36,30 @@ def _cells(row: str) -> list[str]:
     return [c.strip().replace("\\|", "|") for c in cells]
 
 
+_MAGIC = ((b"\x89PNG\r\n\x1a\n", "image/png"), (b"\xff\xd8\xff", "image/jpeg"), (b"GIF87a", "image/gif"),
+          (b"GIF89a", "image/gif"))
+
+
+def _embeddable(src: str, base: Path) -> tuple[Path, str] | None:
+    """``(file, mime type)`` if ``src`` is a real PNG/JPEG/GIF inside ``base/plots`` (after resolving
+    ``..`` and symlinks), else None: a description's ``![x](/etc/passwd)`` embeds nothing."""
+    plots = (base / "plots").resolve()
+    path = (base / src).resolve()
+    if plots not in path.parents or not path.is_file():
+        return None
+    with open(path, "rb") as handle:
+        head = handle.read(8)
+    mime = next((m for magic, m in _MAGIC if head.startswith(magic)), None)
+    return (path, mime) if mime else None
+
+
 def _image(alt: str, src: str, base: Path) -> str:
-    path = base / src
-    if path.exists():
-        data = base64.b64encode(path.read_bytes()).decode()
-        uri = f"data:image/png;base64,{data}"
-    else:
-        uri = ""
-    return (f'<figure><img alt="{html.escape(alt)}" src="{uri}"><figcaption>{html.escape(alt)}'
+    found = _embeddable(src, base)
+    if found is None:
+        return f"<p>[image not embedded: {html.escape(src)} is not an image in this report's plots folder]</p>"
+    path, mime = found
+    data = base64.b64encode(path.read_bytes()).decode()
+    return (f'<figure><img alt="{html.escape(alt)}" src="data:{mime};base64,{data}"><figcaption>{html.escape(alt)}'
             "</figcaption></figure>")
 
 

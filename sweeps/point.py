@@ -18,9 +18,17 @@ def run_point(params: dict, seed: int = 0, evaluator: str = "einsum") -> dict:
     head = {"schema_version": SCHEMA_VERSION, "point_id": point_id(params), **params}
     try:
         metrics = get_evaluator(evaluator).evaluate(params, seed)
+    except MemoryError:
+        return failed_record(params, "MemoryError: the point ran out of memory")
     except Exception as err:  # noqa: BLE001 - a bad point must never stop the sweep
-        return {**head, "status": "error", "error": _one_line(err)}
+        return failed_record(params, _one_line(err))
     return {**head, "status": "ok", "error": "", **metrics}
+
+
+def failed_record(params: dict, error: str) -> dict:
+    """The record of a point that failed with the one-line ``error``."""
+    return {"schema_version": SCHEMA_VERSION, "point_id": point_id(params), **params, "status": "error",
+            "error": error}
 
 
 def run_batch(batch: list[tuple[int, dict]], seed: int, evaluator: str) -> list[tuple[int, dict, float]]:

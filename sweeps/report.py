@@ -13,6 +13,7 @@ embedded as data URIs, no script, no network; ``sweeps.html``).
 """
 from __future__ import annotations
 
+import io
 import json
 import re
 from pathlib import Path
@@ -24,11 +25,11 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from .evaluators import get_evaluator  # noqa: E402
+from .evaluators import evaluator_names, get_evaluator  # noqa: E402
 from .html import markdown_to_html  # noqa: E402
 from .plots import axis_label, save  # noqa: E402
 from .search import pareto_front  # noqa: E402
-from .store import DB_NAME, export  # noqa: E402
+from .store import DB_NAME, read_results_csv, read_store, read_store_meta  # noqa: E402
 
 PLOT_METRICS = ("latency_s", "energy_pj", "dram_bytes")
 OBJECTIVES = ("latency_s", "energy_pj", "area_mm2")
@@ -41,23 +42,65 @@ class ReportError(ValueError):
 
 
 def load_results(out_dir: Path) -> tuple[pd.DataFrame, dict]:
-    path = out_dir / "results.csv"
-    if not path.exists() and (out_dir / DB_NAME).exists():   # a killed sweep: export what finished
-        export(out_dir, "csv")
-    if not path.exists():
-        raise ReportError(f"{path}: no results (run `archsim sweep SPEC --out {out_dir}` first)")
-    frame = pd.read_csv(path, keep_default_na=False, na_values=[""])
-    meta_path = out_dir / "sweep.json"
-    meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
+    """The records and meta of a sweep directory: records from the store when there is one (a
+    running or killed sweep included), else from results.csv, read the same way either way (the
+    frame is the CSV form of the records, so both sources give one report); meta from sweep.json,
+    else from the store, else inferred from the records (``_inferred_meta``)."""
+    out_dir = Path(out_dir)
+    db, csv = out_dir / DB_NAME, out_dir / "results.csv"
+    if db.exists():
+        frame = _csv_form(read_store(db))
+        stored_meta = read_store_meta(db)
+    elif csv.exists():
+        frame, stored_meta = read_results_csv(csv), {}
+    else:
+        raise ReportError(f"{out_dir}: no results (no results.db or results.csv; run `archsim sweep SPEC "
+                          f"--out {out_dir}` first)")
+    if "status" not in frame.columns:
+        raise ReportError(f"{csv if not db.exists() else db}: status: no such column (not a sweep's results)")
+    meta = _read_meta(out_dir / "sweep.json") or stored_meta or _inferred_meta(frame)
     return frame, meta
 
 
+def _csv_form(records: list[dict]) -> pd.DataFrame:
+    """``records`` as ``results.csv`` holds them (the same text, read back the same way)."""
+    text = pd.DataFrame(records).to_csv(index=False)
+    return pd.read_csv(io.StringIO(text), keep_default_na=False, na_values=[""]) if records else pd.DataFrame(
+        columns=["point_id", "status", "error"])
+
+
+def _read_meta(path: Path) -> dict:
+    if not path.exists():
+        return {}
+    try:
+        meta = json.loads(path.read_text())
+    except (OSError, ValueError) as err:
+        raise ReportError(f"{path}: not readable JSON ({str(err).splitlines()[0]})") from None
+    if not isinstance(meta, dict):
+        raise ReportError(f"{path}: expected a JSON object")
+    return meta
+
+
+def _inferred_meta(frame: pd.DataFrame) -> dict:
+    """Meta for records without sweep.json: the evaluator whose required keys the records have, and
+    as axes the parameters that vary (derived ones included: nothing tells them apart)."""
+    columns = list(frame.columns)
+    params = columns[: columns.index("status")] if "status" in columns else columns
+    params = [c for c in params if c not in ("schema_version", "point_id")]
+    names = [n for n in evaluator_names() if n != "einsum" and set(get_evaluator(n).required) <= set(params)]
+    return {"evaluator": names[0] if len(names) == 1 else "einsum", "inferred": True,
+            "axes": [c for c in params if frame[c].nunique() > 1]}
+
+
+def _fresh_plots_dir(plots: Path) -> None:
+    """An empty ``plots`` folder: no plot of an earlier report survives into this one."""
+    plots.mkdir(exist_ok=True)
+    for old in plots.glob("*.png"):
+        old.unlink()
+
+
 def _axes(frame: pd.DataFrame, meta: dict) -> list[str]:
-    if meta.get("axes"):
-        return [a for a in meta["axes"] if a in frame.columns]
-    metric_like = {"schema_version", "point_id", "status", "error"}
-    return [c for c in frame.columns[: frame.columns.get_loc("status")]
-            if c not in metric_like and frame[c].nunique() > 1]
+    return [a for a in meta.get("axes") or [] if a in frame.columns]
 
 
 def _safe(name: str) -> str:
@@ -76,6 +119,9 @@ def build_report(out_dir: Path) -> Path:
     lines = [f"# {title}", ""]
     if meta.get("description"):
         lines += [meta["description"], ""]
+    if meta.get("inferred"):
+        lines += ["No sweep.json beside these results: the sweep's name, description, seeds and provenance "
+                  "are unknown, and the evaluator and axes are inferred from the records.", ""]
     fidelity = ", ".join(sorted(ok["fidelity"].astype(str).unique())) if len(ok) and "fidelity" in ok else "n/a"
     lines += [f"{len(frame)} points: {len(ok)} ok, {len(failed)} failed. Seed {meta.get('seed', 0)}. "
               f"Axes: {', '.join(axes) or 'none'}. Fidelity: {fidelity} "
@@ -85,7 +131,7 @@ def build_report(out_dir: Path) -> Path:
         s = meta["search"]
         lines += [f"Search: NSGA-II (Optuna), budget {s.get('budget')} points, population "
                   f"{s.get('population')}, seed {s.get('seed')}, objectives {', '.join(s.get('objectives', []))}.", ""]
-    (out_dir / "plots").mkdir(exist_ok=True)
+    _fresh_plots_dir(out_dir / "plots")
     evaluator = get_evaluator(meta.get("evaluator", "einsum"))
     if evaluator.report_sections and len(ok):      # a study's own figures (the paper's) come first
         lines += evaluator.report_sections(ok, meta, out_dir)

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from . import outdir
 from .executors import Pool, execute
 from .params import point_id
 from .point import SCHEMA_VERSION, run_point
@@ -33,23 +34,46 @@ class Sweep:
     """A store plus an executor: ``run(tasks)`` evaluates the unfinished ``(index, params)`` tasks."""
 
     def __init__(self, out_dir: Path, seed: int = 0, evaluator: str = "einsum", jobs: int = 1,
-                 executor: str = "process", scheduler: str | None = None, resume: bool = False, progress=None):
+                 executor: str = "process", scheduler: str | None = None, resume: bool = False, progress=None,
+                 spec_sha256: str | None = None, force: bool = False):
         self.out_dir = Path(out_dir)
-        self.out_dir.mkdir(parents=True, exist_ok=True)
         self.seed, self.evaluator, self.jobs = seed, evaluator, jobs
         self.executor, self.scheduler, self.resume, self.progress = executor, scheduler, resume, progress
-        self.store = ResultStore(self.out_dir / DB_NAME)
-        if not resume:
-            self.store.clear()
-        self.store.check_meta({"seed": seed, "evaluator": evaluator, "schema_version": SCHEMA_VERSION})
         self.skipped = 0
         self.ran = 0
         self._started = False
         self.pool = Pool(executor, jobs, scheduler)
+        self.lock = self.store = None
+        try:
+            self.pool.connect()     # an unreachable scheduler fails here, before DIR is touched
+            self.lock = outdir.lock(self.out_dir)
+            outdir.prepare(self.out_dir, spec_sha256, resume, force)
+            self.store = ResultStore(self.out_dir / DB_NAME)
+            meta = {"seed": seed, "evaluator": evaluator, "schema_version": SCHEMA_VERSION}
+            self.store.check_meta({**meta, "spec_sha256": spec_sha256} if spec_sha256 else meta)
+        except BaseException:
+            if self.store is not None:
+                self.store.close()
+            self._release()
+            raise
+
+    def _release(self) -> None:
+        self.pool.close()
+        if self.lock is not None:
+            self.lock.release()
+            self.lock = None
 
     def close(self) -> None:
-        self.pool.close()
         self.store.close()
+        self._release()
+
+    def stored_count(self) -> int:
+        return len(self.store.finished_ids())
+
+    def abort(self) -> None:
+        """Stop now (Ctrl-C, SIGTERM): kill the workers; every committed record stays in the store."""
+        self.pool.terminate()
+        self.close()
 
     def pending(self, tasks: list[tuple[int, dict]]) -> list[tuple[int, dict]]:
         """Tasks whose point the store does not have yet (first occurrence of each id only)."""
@@ -87,20 +111,24 @@ class Sweep:
 
 def run_sweep(points: list[dict], out_dir: Path, seed: int = 0, jobs: int = 1, progress=None,
               evaluator: str = "einsum", executor: str = "process", scheduler: str | None = None,
-              resume: bool = False) -> pd.DataFrame:
+              resume: bool = False, spec_sha256: str | None = None, force: bool = False) -> pd.DataFrame:
     """Run ``points``, storing each record as it finishes; write ``out_dir/results.csv`` and return
     the results in point order.
 
     ``progress(done, total, record, seconds)`` is called after each point (the CLI's progress bar).
-    With ``resume=True`` the points already in ``out_dir/results.db`` are not run again.
+    With ``resume=True`` the points already in ``out_dir/results.db`` are not run again. The
+    directory is locked for the sweep; ``spec_sha256`` names the sweep, and a directory holding
+    another sweep is refused unless ``force`` (``sweeps.outdir``).
     """
-    sweep = Sweep(out_dir, seed, evaluator, jobs, executor, scheduler, resume, progress)
+    sweep = Sweep(out_dir, seed, evaluator, jobs, executor, scheduler, resume, progress, spec_sha256, force)
     try:
         sweep.run(list(enumerate(points)))
         records = sweep.records(points)
-    finally:
-        sweep.close()
-    write_results(records, Path(out_dir))
+        write_results(records, Path(out_dir))
+    except BaseException:
+        sweep.abort()
+        raise
+    sweep.close()
     return pd.DataFrame(records)
 
 

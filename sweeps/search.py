@@ -19,7 +19,7 @@ import math
 import numpy as np
 
 from .params import point_id
-from .spec import SweepSpec, draw, finish_point
+from .spec import SweepSpec, SweepSpecError, draw, finish_point
 
 log = logging.getLogger(__name__)
 
@@ -141,6 +141,7 @@ def run_search(spec: SweepSpec, sweep, budget: int | None = None) -> tuple[list[
             first.append((raw, params))
     records = evaluate([p for _, p in first])
     ok = [r for r in records.values() if r["status"] == "ok"]
+    _check_objectives(spec, ok)
     objectives = [o for o in cfg.objectives if any(_finite(r.get(o)) for r in ok)]
     if not objectives:
         log.warning("search: no ok point has any of %s; stopping after the first generation", cfg.objectives)
@@ -173,6 +174,19 @@ def run_search(spec: SweepSpec, sweep, budget: int | None = None) -> tuple[list[
 
 def _finite(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _check_objectives(spec: SweepSpec, ok: list[dict]) -> None:
+    """Refuse an objective that no ok record of the first generation has as a field (a typo, not a
+    metric this evaluator lacks for some presets, such as ``area_mm2`` without an area table)."""
+    if not ok:
+        return
+    for name in spec.search.objectives:
+        if not any(name in record for record in ok):
+            metrics = sorted(k for k, v in ok[0].items() if isinstance(v, (int, float)) and not isinstance(v, bool)
+                             and k not in spec.axis_names and k != "schema_version")
+            raise SweepSpecError(f"{spec.path}: search.objectives: {name!r} is not a field of the "
+                                 f"{spec.evaluator} evaluator's records (numeric fields: {', '.join(metrics)})")
 
 
 def _values(record: dict | None, objectives: list[str]) -> list[float] | None:

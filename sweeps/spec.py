@@ -37,14 +37,17 @@ point parameter of the spec's evaluator (``sweeps.params``, ``Evaluator.classify
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from itertools import product
 from pathlib import Path
-from typing import Any, Union
+from typing import Annotated, Any, Union
 
 import numpy as np
 import yaml
-from pydantic import BaseModel, ConfigDict, NonNegativeInt, PositiveInt, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError, field_validator
+
+from archsim.limits import MAX_SEARCH_BUDGET, MAX_SWEEP_POINTS
 
 from .evaluators import get_evaluator
 from .expr import Expr, ExprError
@@ -65,13 +68,13 @@ class _Model(BaseModel):
 
 
 class SampleSpec(_Model):
-    count: NonNegativeInt = 0
+    count: Annotated[int, Field(ge=0, le=MAX_SWEEP_POINTS)] = 0
     seed: int = 0
     params: dict[str, dict[str, list[Scalar]]]
 
 
 class SearchSpec(_Model):
-    budget: PositiveInt
+    budget: Annotated[int, Field(gt=0, le=MAX_SEARCH_BUDGET)]
     objectives: list[str] = ["latency_s", "energy_pj", "area_mm2"]
     population: PositiveInt = 16
     seed: int = 0
@@ -165,6 +168,7 @@ def _check(spec: SweepSpec) -> None:
         _check_sample(spec)
         if not spec.sample.count and not spec.search:
             raise ParamError("sample.count: expected a positive count (or a search section)")
+    _check_point_count(spec)
     seen: dict[str, str] = {}
     for section, keys in sections.items():
         for key in keys:
@@ -189,6 +193,31 @@ def _check(spec: SweepSpec) -> None:
         _check_names(spec)
 
 
+def grid_size(spec: SweepSpec) -> int:
+    """Combinations the spec expands to before constraints and duplicates: the product of the axis
+    lengths, the zip group lengths and ``sample.count`` (computed without expanding)."""
+    size = 1
+    for values in spec.axes.values():
+        size *= len(values)
+    for group in spec.zip:
+        size *= len(next(iter(group.values()), []))
+    if spec.sample and spec.sample.count and not spec.search:
+        size *= spec.sample.count
+    return size
+
+
+def _check_point_count(spec: SweepSpec) -> None:
+    if spec.search:
+        return
+    size = grid_size(spec)
+    if size > MAX_SWEEP_POINTS:
+        parts = [f"{len(v)} {k}" for k, v in spec.axes.items()] + [f"{len(next(iter(g.values())))} zip[{i}]"
+                                                                   for i, g in enumerate(spec.zip)]
+        parts += [f"{spec.sample.count} sample.count"] if spec.sample and spec.sample.count else []
+        raise ParamError(f"axes: {' x '.join(parts)} = {size:,} points, more than the limit of "
+                         f"{MAX_SWEEP_POINTS:,} per sweep; split the sweep or use a search section")
+
+
 def _check_sample(spec: SweepSpec) -> None:
     for key, dist in spec.sample.params.items():
         where = f"sample.params.{key}"
@@ -206,6 +235,10 @@ def _check_sample(spec: SweepSpec) -> None:
             raise ParamError(f"{where}.{kind}: the low end must be positive")
         if kind in ("int", "log_int", "pow2") and not all(isinstance(v, int) for v in values):
             raise ParamError(f"{where}.{kind}: expected integer bounds")
+        if kind in ("int", "log_int", "pow2") and max(abs(v) for v in values) >= 2**62:
+            raise ParamError(f"{where}.{kind}: bounds must lie within +-2**62 (numpy's integer draws)")
+        if not all(math.isfinite(v) for v in values):
+            raise ParamError(f"{where}.{kind}: bounds must be finite numbers")
 
 
 def _name_values(spec: SweepSpec):
@@ -277,8 +310,8 @@ def draw(rng, kind: str, values: list) -> Any:
         return int(rng.integers(low, high + 1))
     if kind == "log_int":
         return int(round(float(np.exp(rng.uniform(np.log(low), np.log(high + 1) - 1e-12)) - 0.5)))
-    exponents = range(int(np.ceil(np.log2(low))), int(np.floor(np.log2(high))) + 1)
-    return 2 ** list(exponents)[int(rng.integers(len(exponents)))]
+    exponents = range(math.ceil(math.log2(low)), math.floor(math.log2(high)) + 1)   # math: exact for big ints
+    return 2 ** exponents[int(rng.integers(len(exponents)))]
 
 
 def finish_point(spec: SweepSpec, params: dict) -> dict | None:

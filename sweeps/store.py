@@ -41,7 +41,7 @@ CREATE TABLE IF NOT EXISTS runs (run INTEGER PRIMARY KEY, started_at REAL NOT NU
 
 
 class StoreError(ValueError):
-    """A store that cannot be resumed as asked (another seed or evaluator)."""
+    """A store that cannot be read, or resumed as asked (another seed or evaluator)."""
 
 
 class ResultStore:
@@ -66,12 +66,6 @@ class ResultStore:
     def close(self) -> None:
         self.db.close()
 
-    def clear(self) -> None:
-        with self.db:
-            self.db.execute("DELETE FROM points")
-            self.db.execute("DELETE FROM meta")
-            self.db.execute("DELETE FROM runs")
-
     def check_meta(self, meta: dict) -> None:
         """Record ``meta`` (seed, evaluator); on resume, refuse a store written with other values."""
         stored = dict(self.db.execute("SELECT key, value FROM meta").fetchall())
@@ -83,6 +77,11 @@ class ResultStore:
         with self.db:
             self.db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)",
                                 [(k, json.dumps(v)) for k, v in meta.items()])
+
+    def save_sweep_meta(self, meta: dict) -> None:
+        """Keep the sweep's sweep.json content in the store too (a report of a store alone needs it)."""
+        with self.db:
+            self.db.execute("INSERT OR REPLACE INTO meta VALUES ('sweep', ?)", (json.dumps(meta, default=str),))
 
     def start_run(self, resumed: bool, skipped: int, executor: str) -> int:
         with self.db:
@@ -126,6 +125,49 @@ def records_frame(records: list[dict]) -> pd.DataFrame:
     return pd.DataFrame(records)
 
 
+def _read_only(path: Path):
+    """Open a store for reading without creating or changing anything; ``StoreError`` if it is not one."""
+    try:
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
+        db.execute("SELECT count(*) FROM points").fetchone()
+    except sqlite3.Error as err:
+        raise StoreError(f"{path}: not a readable results store ({err})") from None
+    return db
+
+
+def read_store(path: Path) -> list[dict]:
+    """All records of the store at ``path``, in point order."""
+    db = _read_only(path)
+    try:
+        return [json.loads(r) for (r,) in db.execute("SELECT record FROM points ORDER BY idx, point_id")]
+    except (sqlite3.Error, ValueError) as err:
+        raise StoreError(f"{path}: not a readable results store ({err})") from None
+    finally:
+        db.close()
+
+
+def read_store_meta(path: Path) -> dict:
+    """The sweep meta kept in the store (empty if it has none)."""
+    db = _read_only(path)
+    try:
+        row = db.execute("SELECT value FROM meta WHERE key = 'sweep'").fetchone()
+        meta = json.loads(row[0]) if row else {}
+    except (sqlite3.Error, ValueError):
+        return {}
+    finally:
+        db.close()
+    return meta if isinstance(meta, dict) else {}
+
+
+def read_results_csv(path: Path) -> pd.DataFrame:
+    """``results.csv`` as a DataFrame; ``StoreError`` naming the file if it cannot be parsed."""
+    try:
+        return pd.read_csv(path, keep_default_na=False, na_values=[""])
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as err:
+        text = (str(err).strip().splitlines() or [type(err).__name__])[0]
+        raise StoreError(f"{path}: not a readable results table ({text})") from None
+
+
 def results(out_dir: str | Path) -> pd.DataFrame:
     """All records of a sweep directory as a pandas DataFrame, in point order.
 
@@ -134,24 +176,24 @@ def results(out_dir: str | Path) -> pd.DataFrame:
     """
     out_dir = Path(out_dir)
     if (out_dir / DB_NAME).exists():
-        with ResultStore(out_dir / DB_NAME) as store:
-            return records_frame(store.records())
+        return records_frame(read_store(out_dir / DB_NAME))
     path = out_dir / "results.csv"
     if not path.exists():
         raise FileNotFoundError(f"{out_dir}: no results.db or results.csv")
-    return pd.read_csv(path, keep_default_na=False, na_values=[""])
+    return read_results_csv(path)
 
 
 def export(out_dir: str | Path, fmt: str, to: str | Path | None = None) -> Path:
     """Write the sweep's records as ``csv`` or ``parquet``; return the file written."""
     out_dir = Path(out_dir)
     frame = results(out_dir)
-    if fmt == "csv":
-        target = Path(to) if to else out_dir / "results.csv"
-        frame.to_csv(target, index=False)
-    elif fmt == "parquet":
-        target = Path(to) if to else out_dir / "results.parquet"
-        frame.to_parquet(target, index=False)
-    else:
+    if fmt not in ("csv", "parquet"):
         raise ValueError(f"--format: expected csv or parquet, got {fmt!r}")
+    target = Path(to) if to else out_dir / f"results.{fmt}"
+    try:
+        frame.to_csv(target, index=False) if fmt == "csv" else frame.to_parquet(target, index=False)
+    except OSError as err:
+        raise OSError(f"{target}: --to: cannot write ({err.strerror or err})") from None
+    except (ValueError, TypeError) as err:   # pyarrow: a column it cannot type
+        raise ValueError(f"{target}: cannot write {fmt} ({str(err).splitlines()[0]})") from None
     return target

@@ -27,6 +27,14 @@ __all__ = ["GRAPH500_ABCD", "MatrixFileError", "rmat", "uniform", "powerlaw_grap
 
 GRAPH500_ABCD = (0.57, 0.19, 0.19, 0.05)
 
+# Caps on what a matrix source may ask for, checked before any allocation (the rest of archsim's
+# caps are in archsim/limits.py; workloads imports nothing of ours, so these live here). A non-zero
+# costs ~24 bytes as COO (value + two indices) and more while simulating, so 2**24 non-zeros is
+# ~400 MiB: the shipped SMASH study's largest matrix (R-MAT scale 14, edge factor 8) has 2**17.
+MAX_MATRIX_NNZ = 2**24
+# Rows or columns: the Graph500 R-MAT limit used by ``rmat`` (scale 26), also for files.
+MAX_MATRIX_DIM = 2**26
+
 
 class MatrixFileError(ValueError):
     """A Matrix Market file that cannot be used; str() is ``<file>: <problem>``."""
@@ -47,6 +55,7 @@ def rmat(scale: int, edge_factor: int = 8, seed: int = 0,
         raise ValueError(f"scale: expected an integer in 1..26, got {scale!r}")
     if edge_factor < 1:
         raise ValueError(f"edge_factor: expected >= 1, got {edge_factor!r}")
+    _check_entries("edge_factor", edge_factor * 2**scale, f"edge_factor x 2**scale = {edge_factor} x 2**{scale}")
     a, b, c, d = abcd
     if min(abcd) < 0 or abs(a + b + c + d - 1) > 1e-9:
         raise ValueError(f"abcd: probabilities must be >= 0 and sum to 1, got {abcd}")
@@ -68,6 +77,7 @@ def uniform(n: int, nnz_per_row: float, seed: int = 0) -> sp.csr_matrix:
     """Seeded n x n uniform random matrix with mean ``nnz_per_row`` non-zeros per row."""
     if n < 1 or not 0 < nnz_per_row <= n:
         raise ValueError(f"uniform: need n >= 1 and 0 < nnz_per_row <= n, got {n}, {nnz_per_row}")
+    _check_entries("edge_factor", n * nnz_per_row, f"n x nnz_per_row = {n} x {nnz_per_row}")
     rng = np.random.default_rng(seed)
     deg = rng.binomial(n, nnz_per_row / n, n)
     rows = np.repeat(np.arange(n), deg)
@@ -80,18 +90,44 @@ def powerlaw_graph(n: int, m: int = 4, seed: int = 0) -> sp.csr_matrix:
     import networkx as nx
     if not 1 <= m < n:
         raise ValueError(f"powerlaw_graph: need 1 <= m < n, got m={m}, n={n}")
+    _check_entries("edge_factor", 2 * n * m, f"2 x n x m = 2 x {n} x {m}")
     g = nx.barabasi_albert_graph(n, m, seed=seed)
     coo = sp.coo_matrix(nx.to_scipy_sparse_array(g, nodelist=range(n), format="coo"))
     return _csr(coo.row, coo.col, n, n, np.random.default_rng(seed))
 
 
+def _check_entries(field: str, entries: float, what: str) -> None:
+    if entries > MAX_MATRIX_NNZ:
+        raise ValueError(f"{field}: {what} = {int(entries):,} non-zeros, more than the limit of {MAX_MATRIX_NNZ:,}")
+
+
+def _check_header(path: Path) -> None:
+    """Refuse, from the size line alone, a file larger than ``MAX_MATRIX_DIM``/``MAX_MATRIX_NNZ``."""
+    try:
+        rows, cols, entries, fmt, _, _ = scipy.io.mminfo(str(path))
+    except Exception as exc:   # noqa: BLE001 - any unreadable header is this file's error
+        text = str(exc).strip().splitlines()
+        raise MatrixFileError(f"{path}: not a readable Matrix Market file "
+                              f"({text[0] if text else type(exc).__name__})") from None
+    stored = rows * cols if fmt == "array" else entries
+    if max(rows, cols) > MAX_MATRIX_DIM or stored > MAX_MATRIX_NNZ:
+        raise MatrixFileError(f"{path}: size line: {rows:,} x {cols:,} with {stored:,} stored entries, more than "
+                              f"the limits of {MAX_MATRIX_DIM:,} rows/columns and {MAX_MATRIX_NNZ:,} entries")
+    if min(rows, cols) < 1:
+        raise MatrixFileError(f"{path}: size line: empty matrix ({rows} x {cols})")
+
+
 def read_matrix_market(path: str | Path) -> sp.csr_matrix:
-    """Read a Matrix Market file as float64 CSR; raises :class:`MatrixFileError` (one line)."""
+    """Read a Matrix Market file as float64 CSR; raises :class:`MatrixFileError` (one line),
+    including for a size line past ``MAX_MATRIX_DIM``/``MAX_MATRIX_NNZ`` (checked before reading)."""
     path = Path(path)
     if not path.is_file():
         raise MatrixFileError(f"{path}: no such file")
+    _check_header(path)
     try:
         m = scipy.io.mmread(str(path))
+    except MemoryError:
+        raise MatrixFileError(f"{path}: out of memory while reading") from None
     except Exception as exc:   # scipy raises ValueError, OSError, IndexError... on bad files
         text = str(exc).strip().splitlines()
         raise MatrixFileError(f"{path}: not a readable Matrix Market file "

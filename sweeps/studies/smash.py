@@ -28,7 +28,7 @@ from mappings import get_mapper, map_cascade  # noqa: E402
 from mappings.spgemm.kernels import mapper_constants  # noqa: E402
 
 from ..evaluators import Evaluator, Param, register  # noqa: E402
-from ..params import study_classifier  # noqa: E402
+from ..params import ParamError, study_classifier  # noqa: E402
 from ..plots import save  # noqa: E402
 from ..report import markdown_table  # noqa: E402
 
@@ -46,18 +46,27 @@ def _matrix(name: str, scale: int, edge_factor: int, seed: int):
     return workloads.make_matrix(name, scale=scale, edge_factor=edge_factor, seed=seed)
 
 
+def _int(params: dict, key: str, default: int) -> int:
+    value = params.get(key, default)
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ParamError(f"{key}: expected an integer, got {value!r}")
+    return value
+
+
 def evaluate(params: dict, seed: int = 0) -> dict:
     for key in params:
         classify(key)
-    A = _matrix(str(params["matrix"]), int(params.get("scale", 10)),
-                int(params.get("edge_factor", 8)), int(params.get("seed", seed)))
+    A = _matrix(str(params["matrix"]), _int(params, "scale", 10), _int(params, "edge_factor", 8),
+                _int(params, "seed", seed))
     overrides = {k[5:]: v for k, v in params.items() if k.startswith("arch.")}
     if "dram_line_bytes" in params:
         overrides["piuma.dram_line_bytes"] = params["dram_line_bytes"]
     arch = archsim.load_arch(str(params["arch"]), overrides)
     options = {k[4:]: v for k, v in params.items() if k in MAP_KEYS}
     if "threads" in params:
-        options["threads"] = int(params["threads"])
+        options["threads"] = _int(params, "threads", 0)
     mapping = map_cascade(
         str(params["kernel"]), workloads.build("spgemm"), arch, matrix=A,
         distribution=str(params.get("distribution", "flop_balanced")), **options)
@@ -119,8 +128,12 @@ def report_sections(ok: pd.DataFrame, meta: dict, out_dir: Path) -> list[str]:
 
 
 def _plot_cycles(ok: pd.DataFrame, path: Path) -> None:
-    """Cycles against R-MAT scale, one panel per work distribution, one line per kernel (8-byte
-    DRAM granularity when the sweep has both; the 64-byte variant is in the tables)."""
+    """Cycles against R-MAT scale (or against the matrix, for a sweep without a scale axis, such as
+    one over .mtx files), one panel per work distribution, one line per kernel (8-byte DRAM
+    granularity when the sweep has both; the 64-byte variant is in the tables)."""
+    x = "scale" if "scale" in ok.columns else "matrix"
+    if x == "matrix":
+        ok = ok.assign(matrix=ok["matrix"].astype(str).map(lambda m: Path(m).name))
     if "line_bytes" in ok.columns and ok["line_bytes"].nunique() > 1:
         ok = ok[ok["line_bytes"] == ok["line_bytes"].min()]
     panels = sorted(ok["distribution"].unique()) if "distribution" in ok.columns else [None]
@@ -130,10 +143,11 @@ def _plot_cycles(ok: pd.DataFrame, path: Path) -> None:
     for ax, panel in zip(axes[0], panels):
         sub = ok if panel is None else ok[ok["distribution"] == panel]
         for kernel in kernels:
-            g = sub[sub["kernel"] == kernel].groupby("scale")["cycles"].mean()
-            ax.plot(g.index, g.values, marker="o", color=colours[kernel], label=kernel)
+            g = sub[sub["kernel"] == kernel].groupby(x)["cycles"].mean()
+            ax.plot(g.index, g.values, marker="o", color=colours[kernel], label=kernel,
+                    linestyle="-" if x == "scale" else "none")
         ax.set_yscale("log")
-        ax.set_xlabel("R-MAT scale (log2 rows)")
+        ax.set_xlabel("R-MAT scale" if x == "scale" else "matrix")
         ax.set_ylabel("cycles")
         ax.set_title(f"distribution: {panel}" if panel else "cycles")
         ax.grid(True, which="both", alpha=0.3)
