@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 from workloads.conv_layers import ConvLayer
 
-__all__ = ["Network", "PoolLayer", "AddLayer", "NETWORKS", "FORMS", "build_network", "matched_e2gc",
+__all__ = ["Network", "PoolLayer", "AddLayer", "NETWORKS", "FORMS", "build_network", "matched_e2gc", "matched_fggc",
            "MOBILENET_V1_BLOCKS", "RESNEXT50_STAGES", "PUBLISHED", "grouped_layers"]
 
 MOBILENET_V1_BLOCKS = ((32, 64, 1), (64, 128, 2), (128, 128, 1), (128, 256, 2), (256, 256, 1),
@@ -196,3 +196,16 @@ def matched_e2gc(name: str, fggc_groups: int, tolerance: float = 0.05,
                          f"FgGC g={fggc_groups} (closest G={best.value}: {best.macs() / target - 1:+.1%})")
     return best
 
+
+
+def matched_fggc(name: str, group_size: int, tolerance: float = 0.05,
+                 candidates: tuple[int, ...] = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)) -> Network:
+    """The FgGC form of ``name`` whose MACs are closest to the E2GC form with ``group_size``
+    (the inverse of :func:`matched_e2gc`); ValueError when none is within ``tolerance``."""
+    target = build_network(name, "e2gc", group_size).macs()
+    best = min((build_network(name, "fggc", g) for g in candidates),
+               key=lambda n: (abs(n.macs() / target - 1), n.value))
+    if abs(best.macs() / target - 1) > tolerance:
+        raise ValueError(f"G: no FgGC group count of {name} within {tolerance:.0%} of the MACs of "
+                         f"E2GC G={group_size} (closest g={best.value}: {best.macs() / target - 1:+.1%})")
+    return best

@@ -112,8 +112,11 @@ def conv_kernel(name: str, layer, tile: ConvTile, batch: int, elem: int, x: str,
         macs_step = pixels * mac_out * Gp / slices
         load = (halo * ch_slice / (k * k) + w_step) * elem
         work = {"mma.mac": macs_step}
-        # A fragments (pixels x padded channels) per warp column, B fragments (MACs / pixels) per warp row
-        smem = (tile.warps_n * pixels * Gp * ch_slice / G + tile.warps_m * macs_step / pixels) * elem
+        # A fragments (pixels x padded channels): a warp column reads only its own groups' channels,
+        # so the block's A is read warps_n / min(warps_n, groups) times; B fragments (MACs / pixels)
+        # once per warp row
+        a_reads = tile.warps_n / min(tile.warps_n, groups_per_cta)
+        smem = (a_reads * pixels * Gp * ch_slice / G + tile.warps_m * macs_step / pixels) * elem
         smem_bytes = (2 * halo * ceil(ch_slice) + tile.stages * ceil(w_step)) * elem
         registers = min(255, pixels * mac_out // threads + 40)
     else:
