@@ -3,7 +3,9 @@
 Point keys: ``arch`` (a GPU preset), ``network`` (``layer``, ``mobilenet_v1`` or ``resnext50``),
 ``G`` (group size: channels per group), ``batch`` (default 64), ``precision`` (fp16 default);
 layer points also take ``C`` (= C_in = C_out), ``H`` (= H_in = W_in), ``stride`` (default 1) and
-``kernel`` (auto | implicit_gemm | direct); network points take ``H`` = 224 (the stage tables'
+``kernel`` (auto | implicit_gemm | direct); ``fidelity``: ``event`` (default, the GPU simulator)
+or ``bound`` (its closed form, archsim/gpu/sim.py ``bound_gpu``: same actions, lower-bound time);
+network points take ``H`` = 224 (the stage tables'
 resolution) and ``C`` (ignored beyond G <= C: the widest grouped layer).
 
 A layer point runs one 3x3 grouped layer (padding 1) on the simulator and adds ``macs``,
@@ -28,7 +30,8 @@ from ..evaluators import Evaluator, register
 from ..params import ParamError
 from .e2gc_report import report_sections
 
-KEYS = ("arch", "network", "G", "C", "H", "batch", "precision", "stride", "kernel")
+KEYS = ("arch", "network", "G", "C", "H", "batch", "precision", "stride", "kernel", "fidelity")
+FIDELITIES = ("event", "bound")
 ELEM = {"fp16": 2, "bf16": 2, "fp32": 4}
 NETWORK_RESOLUTION = 224
 
@@ -48,18 +51,19 @@ def _int(params: dict, key: str, default=None) -> int:
     return value
 
 
-def _run(program, arch, seed: int) -> dict:
-    result = get_family(arch.family).simulate(program, arch, seed)
+def _run(program, arch, seed: int, fidelity: str) -> dict:
+    family = get_family(arch.family)
+    result = family.simulate(program, arch, seed) if fidelity == "event" else family.bound(program, arch)
     return result_metrics(result, arch, archsim.energy(result, arch))
 
 
-def _layer(params: dict, arch, elem: int, batch: int, seed: int) -> dict:
+def _layer(params: dict, arch, elem: int, batch: int, seed: int, fidelity: str) -> dict:
     C, H, G = _int(params, "C"), _int(params, "H"), _int(params, "G")
     if G < 1 or C % G:
         raise ParamError(f"G: group size {G} does not divide C={C}")
     layer = ConvLayer(f"c{C}_h{H}_g{G}", C, C, H, H, 3, _int(params, "stride", 1), 1, groups=C // G)
     program, choices = conv_layer_program(layer, arch, batch, elem, str(params.get("kernel", "auto")))
-    record = _run(program, arch, seed)
+    record = _run(program, arch, seed, fidelity)
     macs = layer.macs(batch)
     unit = "mma" if "mma" in arch.units else "fp32"
     record.update(choices)
@@ -73,7 +77,7 @@ def _layer(params: dict, arch, elem: int, batch: int, seed: int) -> dict:
     return record
 
 
-def _network(name: str, params: dict, arch, elem: int, batch: int, seed: int) -> dict:
+def _network(name: str, params: dict, arch, elem: int, batch: int, seed: int, fidelity: str) -> dict:
     H, G = _int(params, "H", NETWORK_RESOLUTION), _int(params, "G")
     if H != NETWORK_RESOLUTION:
         raise ParamError(f"H: the {name} stage tables are built for {NETWORK_RESOLUTION}x{NETWORK_RESOLUTION} "
@@ -83,7 +87,7 @@ def _network(name: str, params: dict, arch, elem: int, batch: int, seed: int) ->
     runs = {}
     for form, net in (("fggc", fggc), ("e2gc", e2gc)):
         program, choices = network_program(net, arch, batch, elem)
-        runs[form] = (_run(program, arch, seed), net, choices)
+        runs[form] = (_run(program, arch, seed, fidelity), net, choices)
     record = dict(runs["e2gc"][0])
     for form, (rec, net, choices) in runs.items():
         record[f"macs_{form}"] = net.macs(batch) / batch
@@ -108,12 +112,15 @@ def evaluate(params: dict, seed: int = 0) -> dict:
     if precision not in ELEM:
         raise ParamError(f"precision: unknown precision {precision!r}; known: {', '.join(ELEM)}")
     batch = _int(params, "batch", 64)
+    fidelity = str(params.get("fidelity", "event"))
+    if fidelity not in FIDELITIES:
+        raise ParamError(f"fidelity: expected one of {', '.join(FIDELITIES)}, got {fidelity!r}")
     network = str(params.get("network", "layer"))
     if network == "layer":
-        return _layer(params, arch, ELEM[precision], batch, seed)
+        return _layer(params, arch, ELEM[precision], batch, seed, fidelity)
     if network not in NETWORKS:
         raise ParamError(f"network: unknown network {network!r}; known: layer, {', '.join(NETWORKS)}")
-    return _network(network, params, arch, ELEM[precision], batch, seed)
+    return _network(network, params, arch, ELEM[precision], batch, seed, fidelity)
 
 
 register(Evaluator("e2gc", "grouped conv layers and FgGC/E2GC networks on GPU presets (arch, network, G)",
