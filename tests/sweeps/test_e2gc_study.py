@@ -96,3 +96,15 @@ def test_p100_pcie_e2gc_gain_positive_for_both_networks():
         rec = ev.evaluate({"arch": "p100_pcie", "network": network, "G": 8, "H": 224, "batch": 64})
         assert rec["fggc_groups"] == 32
         assert rec["ee_gain"] > 0, (network, rec["ee_gain"])
+
+
+def test_spatial_array_utilisation_collapses_as_groups_shrink():
+    """Grouped conv as batched small GEMMs, (c, k) unrolled on generic_array's 16 x 16 array."""
+    from sweeps.evaluators import evaluate_einsum_point
+    util = []
+    for C in (1, 4, 16):
+        rec = evaluate_einsum_point({"workload": "group_conv", "arch": "generic_array", "mapping": "unfused",
+                                     "G": 64 // C, "C": C, "K": C, "H": 7, "W": 7,
+                                     "map.spatial.pe2d": "c,k"})
+        util.append(rec["util_pe2d"])
+    assert util[0] <= 1 / 256 + 1e-9 and util == sorted(util) and util[-1] > 20 * util[0]
