@@ -2,21 +2,25 @@
 
 Two kernel families, each a grid of CTAs over (image, th x tw output-pixel tile, channel block);
 a channel block is either a run of whole groups or, when a group is wider than the block, a slice
-of one group's output channels. A CTA steps over its input channels a slice at a
-time (``channel_step``, 32 or less when shared memory is short), staging the input tile with its halo ((th-1) s + k) x ((tw-1) s + k) and the matching
-weights in shared memory (``stages`` buffers), and stores its outputs once with a fused bias +
-ReLU epilogue (batch norm folded into the weights: inference). Stated assumptions:
+of one group's output channels. A CTA steps over its input channels a slice at a time
+(``channel_step``: 32, or 16 / 8 when shared memory is short), staging the input tile with its
+halo ((th-1) s + k) x ((tw-1) s + k) and the matching weights in shared memory, and stores its
+outputs once with a fused bias + ReLU epilogue (batch norm folded into the weights: inference).
+Edge tiles run as full tiles (their MACs and loads are charged in full). Stated assumptions:
 
 - ``implicit_gemm`` (tensor cores, ``mma.mac``): per group an implicit GEMM of M = pixels,
   N = output channels per group, K = k^2 x group size. The MMA operates on whole fragments, so a
   group's channels are padded to ``MMA_CHANNEL_GRANULE`` = 8 (the fp16 128-bit vector, CUTLASS's
   channel alignment) in K and its output channels to ``MMA_N_GRANULE`` = 8 (mma.m16n8k16) in N:
-  a depthwise layer wastes 63 of every 64 tensor-core MACs. Warps read A fragments for every
-  (r, s) tap from shared memory (``warps_n`` times) and B fragments ``warps_m`` times.
+  a depthwise layer wastes 63 of every 64 tensor-core MACs. One main-loop step per (channel
+  slice, tap): the slice's halo tile is loaded at its first tap; warps read A fragments for every
+  tap from shared memory (``warps_n`` times, or once per warp column's own groups in a block of
+  several groups) and B fragments ``warps_m`` times. 40 + accumulators registers per thread.
 - ``direct`` (FP32 pipes, ``fp32.mac``, fp16 storage, fp32 accumulation): a thread owns
   ``DIRECT_PIXELS`` adjacent output pixels along w x up to ``DIRECT_CHANNELS`` output channels
   of one group; per input channel it reads the 3 x ((pixels-1) s + k) input window and k^2 x
-  channels weights from shared memory into registers (no MAC waste, little reuse).
+  channels weights from shared memory into registers (no MAC waste, little reuse); 64 registers
+  per thread.
 
 Choice (``kernel="auto"``, as cuDNN's autotuner would): every candidate of the menus is costed by
 :func:`estimate_cycles` (max of the busiest SM's pipe time, its L2 and shared-memory ports, and
