@@ -72,3 +72,22 @@ def test_group_conv_checks_registered_and_pass():
     assert {"depthwise", "grouped_G4", "dense"} <= {n.split("[")[1].split(",")[0] for n in checks}
     for check in checks.values():
         assert check().ok
+
+
+def test_repeated_kernels_cost_what_a_fresh_simulation_costs(v100):
+    """The simulator times kernels equal but for names once (archsim/gpu/sim.py _timing_key): a
+    program repeating a kernel under another name costs what it costs when the repeat differs by a
+    negligible byte count and is simulated afresh."""
+    from dataclasses import replace as dc_replace
+
+    from archsim.gpu import GpuProgram
+    layer = ConvLayer("x", 64, 64, 14, 14, groups=8)
+    k, _ = choose_conv_kernel(layer, v100, 4, 2, x="A", w="W", y="B")
+    io = dict(reads={"B": k.writes["B"], "W": k.reads["W"]}, writes={"C": k.writes["B"]})
+    same = dc_replace(k, name="again", **io)
+    fresh = dc_replace(k, name="again", store_bytes=k.store_bytes + 1e-9, **io)
+    inputs = {"A": k.reads["A"], "W": k.reads["W"]}
+    cached = get_family("gpu").simulate(GpuProgram("p", (k, same), inputs), v100)
+    afresh = get_family("gpu").simulate(GpuProgram("p", (k, fresh), inputs), v100)
+    assert cached.cycles == pytest.approx(afresh.cycles, rel=1e-9)
+    assert cached.actions == pytest.approx(afresh.actions, rel=1e-9)
