@@ -128,6 +128,8 @@ NETWORK_KEYS = ("form", "g", "G", "batch")
 
 
 def _sets(items: list[str] | None, allowed: tuple[str, ...], what: str) -> dict:
+    from .params import parse_cli_value
+
     out = {}
     for item in items or []:
         key, sep, value = item.partition("=")

@@ -38,7 +38,7 @@ def layer_kernels(layer, arch, batch: int, elem: int, kernel: str = "auto") -> t
         x, w, y = layer.inputs[0] if layer.inputs else "X", f"{layer.name}.w", layer.output or "Y"
         if _is_gemm(layer) and kernel == "auto":
             M = batch * layer.h_in * layer.w_in
-            kernels, tile = gemm_kernels(arch, layer.name, M, layer.c_out, layer.c_in, elem, x, w, y)
+            kernels, tile, _ = gemm_kernels(arch, layer.name, M, layer.c_out, layer.c_in, elem, x, w, y)
             return kernels, f"gemm:{tile}"
         k, tile = choose_conv_kernel(layer, arch, batch, elem, kernel, layer.name, x, w, y)
         return [k], tile.describe()
@@ -95,8 +95,10 @@ def _group_conv(cascade, arch, elem, options):
     kernel = options.pop("kernel", "auto")
     if kernel not in CONV_KERNELS:
         raise MappingError(f"kernel: unknown conv kernel {kernel!r}; known: {', '.join(CONV_KERNELS)}")
-    program, choices = conv_layer_program(layer_from_cascade(cascade), arch, batch, elem, kernel)
-    return program, {**choices, "batch": str(batch)}
+    layer = layer_from_cascade(cascade)
+    program, choices = conv_layer_program(layer, arch, batch, elem, kernel)
+    tile = choose_conv_kernel(layer, arch, batch, elem, kernel)[1] if len(program.kernels) == 1 else None
+    return program, {**choices, "batch": str(batch)}, {"group_conv": tile}
 
 
 MAPPER = register(_GpuMapper(
