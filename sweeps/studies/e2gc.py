@@ -21,12 +21,13 @@ from __future__ import annotations
 import archsim
 from archsim.families import get_family
 from archsim.record import result_metrics
+from mappings.gpu.conv import CONV_KERNELS
 from mappings.gpu.networks import conv_layer_program, network_program
 from mappings.optimum_group import optimum_group_size
 from workloads.conv_layers import ConvLayer
 from workloads.networks import NETWORKS, build_network, matched_fggc
 
-from ..evaluators import Evaluator, register
+from ..evaluators import Evaluator, Param, register
 from ..params import ParamError
 from .e2gc_report import report_sections
 
@@ -57,11 +58,50 @@ def _run(program, arch, seed: int, fidelity: str) -> dict:
     return result_metrics(result, arch, archsim.energy(result, arch))
 
 
-def _layer(params: dict, arch, elem: int, batch: int, seed: int, fidelity: str) -> dict:
+def _layer_of(params: dict) -> ConvLayer:
     C, H, G = _int(params, "C"), _int(params, "H"), _int(params, "G")
     if G < 1 or C % G:
         raise ParamError(f"G: group size {G} does not divide C={C}")
-    layer = ConvLayer(f"c{C}_h{H}_g{G}", C, C, H, H, 3, _int(params, "stride", 1), 1, groups=C // G)
+    return ConvLayer(f"c{C}_h{H}_g{G}", C, C, H, H, 3, _int(params, "stride", 1), 1, groups=C // G)
+
+
+def _networks_of(name: str, params: dict):
+    H, G = _int(params, "H", NETWORK_RESOLUTION), _int(params, "G")
+    if H != NETWORK_RESOLUTION:
+        raise ParamError(f"H: the {name} stage tables are built for {NETWORK_RESOLUTION}x{NETWORK_RESOLUTION} "
+                         f"inputs, got H={H}")
+    e2gc = build_network(name, "e2gc", G)
+    return matched_fggc(name, G), e2gc
+
+
+def _resolve(params: dict):
+    """(arch, elem, batch, fidelity, network, layer or (fggc, e2gc)): every check but the simulation."""
+    for key in params:
+        classify(key)
+    if "arch" not in params:
+        raise ParamError("arch: required")
+    arch = archsim.load_arch(str(params["arch"]))
+    if arch.family != "gpu":
+        raise ParamError(f"arch: the e2gc study runs GPU presets; {arch.name} is a {arch.family} machine")
+    precision = str(params.get("precision", "fp16"))
+    if precision not in ELEM:
+        raise ParamError(f"precision: unknown precision {precision!r}; known: {', '.join(ELEM)}")
+    batch = _int(params, "batch", 64)
+    fidelity = str(params.get("fidelity", "event"))
+    if fidelity not in FIDELITIES:
+        raise ParamError(f"fidelity: expected one of {', '.join(FIDELITIES)}, got {fidelity!r}")
+    network = str(params.get("network", "layer"))
+    if network == "layer":
+        kernel = str(params.get("kernel", "auto"))
+        if kernel not in CONV_KERNELS:
+            raise ParamError(f"kernel: unknown conv kernel {kernel!r}; known: {', '.join(CONV_KERNELS)}")
+        return arch, ELEM[precision], batch, fidelity, network, _layer_of(params)
+    if network not in NETWORKS:
+        raise ParamError(f"network: unknown network {network!r}; known: layer, {', '.join(NETWORKS)}")
+    return arch, ELEM[precision], batch, fidelity, network, _networks_of(network, params)
+
+
+def _layer(layer: ConvLayer, params: dict, arch, elem: int, batch: int, seed: int, fidelity: str) -> dict:
     program, choices = conv_layer_program(layer, arch, batch, elem, str(params.get("kernel", "auto")))
     record = _run(program, arch, seed, fidelity)
     macs = layer.macs(batch)
@@ -77,13 +117,8 @@ def _layer(params: dict, arch, elem: int, batch: int, seed: int, fidelity: str) 
     return record
 
 
-def _network(name: str, params: dict, arch, elem: int, batch: int, seed: int, fidelity: str) -> dict:
-    H, G = _int(params, "H", NETWORK_RESOLUTION), _int(params, "G")
-    if H != NETWORK_RESOLUTION:
-        raise ParamError(f"H: the {name} stage tables are built for {NETWORK_RESOLUTION}x{NETWORK_RESOLUTION} "
-                         f"inputs, got H={H}")
-    e2gc = build_network(name, "e2gc", G)
-    fggc = matched_fggc(name, G)
+def _network(pair, arch, elem: int, batch: int, seed: int, fidelity: str) -> dict:
+    fggc, e2gc = pair
     runs = {}
     for form, net in (("fggc", fggc), ("e2gc", e2gc)):
         program, choices = network_program(net, arch, batch, elem)
@@ -102,27 +137,34 @@ def _network(name: str, params: dict, arch, elem: int, batch: int, seed: int, fi
     return record
 
 
+def check(params: dict) -> None:
+    """Everything but the simulation: keys, arch, precision, fidelity, G divides C, the network."""
+    _resolve(params)
+
+
 def evaluate(params: dict, seed: int = 0) -> dict:
-    for key in params:
-        classify(key)
-    arch = archsim.load_arch(str(params["arch"]))
-    if arch.family != "gpu":
-        raise ParamError(f"arch: the e2gc study runs GPU presets; {arch.name} is a {arch.family} machine")
-    precision = str(params.get("precision", "fp16"))
-    if precision not in ELEM:
-        raise ParamError(f"precision: unknown precision {precision!r}; known: {', '.join(ELEM)}")
-    batch = _int(params, "batch", 64)
-    fidelity = str(params.get("fidelity", "event"))
-    if fidelity not in FIDELITIES:
-        raise ParamError(f"fidelity: expected one of {', '.join(FIDELITIES)}, got {fidelity!r}")
-    network = str(params.get("network", "layer"))
+    arch, elem, batch, fidelity, network, what = _resolve(params)
     if network == "layer":
-        return _layer(params, arch, ELEM[precision], batch, seed, fidelity)
-    if network not in NETWORKS:
-        raise ParamError(f"network: unknown network {network!r}; known: layer, {', '.join(NETWORKS)}")
-    return _network(network, params, arch, ELEM[precision], batch, seed, fidelity)
+        return _layer(what, params, arch, elem, batch, seed, fidelity)
+    return _network(what, arch, elem, batch, seed, fidelity)
+
+
+PARAMS = (
+    Param("arch", "GPU preset", "required", "a family: gpu preset (`archsim list`)"),
+    Param("network", "layer | mobilenet_v1 | resnext50", "layer", "one 3x3 grouped layer, or an E2GC network "
+          "and its matched-MACs FgGC partner"),
+    Param("G", "int", "required", "group size (channels per group); must divide C"),
+    Param("C", "int", "required for layers", "layer: C_in = C_out; network: the widest grouped layer (G <= C)"),
+    Param("H", "int", "required for layers; 224", "layer: H_in = W_in; network: input resolution (224)"),
+    Param("batch", "int", "64", "images per batch"),
+    Param("stride", "int", "1", "layer stride (padding 1)"),
+    Param("kernel", "auto | implicit_gemm | direct", "auto", "layer kernel family (auto: the cheapest estimate)"),
+    Param("precision", "fp16 | bf16 | fp32", "fp16", "element type of every tensor"),
+    Param("fidelity", "event | bound", "event", "the GPU simulator or its closed form"),
+)
 
 
 register(Evaluator("e2gc", "grouped conv layers and FgGC/E2GC networks on GPU presets (arch, network, G)",
                    ("arch", "network", "G"), classify, evaluate, report_sections,
-                   is_workload_key=lambda key: key in ("network", "G", "C", "H", "batch", "stride")))
+                   is_workload_key=lambda key: key in ("network", "G", "C", "H", "batch", "stride"),
+                   params=PARAMS, check=check))

@@ -108,3 +108,13 @@ def test_spatial_array_utilisation_collapses_as_groups_shrink():
                                      "map.spatial.pe2d": "c,k"})
         util.append(rec["util_pe2d"])
     assert util[0] <= 1 / 256 + 1e-9 and util == sorted(util) and util[-1] > 20 * util[0]
+
+
+@pytest.mark.parametrize("extra, field", [("G: [5]\n  network: [layer]", "axes.G[0]: group size 5"), ("G: [8]\n  network: [vgg]", "unknown network")])
+def test_sweep_with_a_bad_point_is_one_line_exit_2_before_running(capsys, tmp_path, extra, field):
+    spec = tmp_path / "bad.yaml"
+    spec.write_text("name: bad\nevaluator: e2gc\nfixed: {arch: p100_pcie, C: 64, H: 7}\n"
+                    f"axes:\n  {extra}\n")
+    code, out, err = run(capsys, "sweep", str(spec), "--out", str(tmp_path / "out"))
+    assert code == 2 and err.startswith("error: ") and field in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "out" / "results.csv").exists()
