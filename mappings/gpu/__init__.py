@@ -5,4 +5,3 @@ from .mappers import MAPPERS, GpuMapping, choose_gemm_tile, gemm_kernels
 
 __all__ = ["GEMM_TILES", "GemmTile", "GpuMapping", "MAPPERS", "choose_gemm_tile", "elementwise",
            "fused_attention", "gemm", "gemm_kernels", "rowwise"]
-from . import networks as _networks  # noqa: E402,F401  registers gpu_group_conv (conv kernels: conv.py)
