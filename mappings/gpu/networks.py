@@ -28,6 +28,21 @@ from .mappers import _GpuMapper, _positive, gemm_kernels
 __all__ = ["layer_kernels", "conv_layer_program", "network_program", "layer_from_cascade"]
 
 
+# (arch, layer GEMM) -> gemm_kernels(...): the GEMM tile choice simulates candidates, and the same
+# pointwise layers recur in every form of a network, so a worker process chooses each once.
+_GEMM_CHOICES: dict[tuple, tuple] = {}
+
+
+def _gemm_layer(arch, name: str, M: int, N: int, K: int, elem: int, x: str, w: str, y: str):
+    key = (arch.model_dump_json(), name, M, N, K, elem, x, w, y)
+    if key not in _GEMM_CHOICES:
+        if len(_GEMM_CHOICES) >= 4096:
+            _GEMM_CHOICES.pop(next(iter(_GEMM_CHOICES)))
+        _GEMM_CHOICES[key] = gemm_kernels(arch, name, M, N, K, elem, x, w, y)
+    kernels, tile, chosen = _GEMM_CHOICES[key]
+    return list(kernels), tile, chosen
+
+
 def _is_gemm(layer: ConvLayer) -> bool:
     return layer.kernel == 1 and layer.stride == 1 and layer.groups == 1 and layer.padding == 0
 
@@ -38,7 +53,7 @@ def layer_kernels(layer, arch, batch: int, elem: int, kernel: str = "auto") -> t
         x, w, y = layer.inputs[0] if layer.inputs else "X", f"{layer.name}.w", layer.output or "Y"
         if _is_gemm(layer) and kernel == "auto":
             M = batch * layer.h_in * layer.w_in
-            kernels, tile, _ = gemm_kernels(arch, layer.name, M, layer.c_out, layer.c_in, elem, x, w, y)
+            kernels, tile, _ = _gemm_layer(arch, layer.name, M, layer.c_out, layer.c_in, elem, x, w, y)
             return kernels, f"gemm:{tile}"
         k, tile = choose_conv_kernel(layer, arch, batch, elem, kernel, layer.name, x, w, y)
         return [k], tile.describe()
