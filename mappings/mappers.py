@@ -66,7 +66,7 @@ class LoopNestMapper:
             default = _default_loop_order(cascade, tiles, iterative)
             order = tuple(r for r in user_order if r in tiles) + tuple(r for r in default if r not in user_order)
             spatial = {**_default_spatial(cascade, arch, binding, tiles),
-                       **{u: tuple(r) for u, r in _section(options, "spatial").items()}}
+                       **{u: _ranks(r) for u, r in _section(options, "spatial").items()}}
             return Mapping(self.name, dict(tiles), order, spatial, binding, storage, groups,
                            staging, backing, word_bytes)
 
@@ -144,6 +144,11 @@ def _default_loop_order(cascade, tiles, iterative) -> tuple[str, ...]:
     outer = [r for r in _output_ranks(cascade) if r in tiles and r not in iterative]
     middle = sorted(r for r in tiles if r not in outer and r not in iterative)
     return tuple(outer + middle + [r for r in iterative if r in tiles])
+
+
+def _ranks(value) -> tuple[str, ...]:
+    """Spatial ranks given as a list or, from a sweep spec's scalar, a comma-separated string."""
+    return tuple(r.strip() for r in value.split(",")) if isinstance(value, str) else tuple(value)
 
 
 def _default_spatial(cascade, arch, binding, tiles) -> dict[str, tuple[str, ...]]:

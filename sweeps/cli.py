@@ -127,6 +127,83 @@ def select_checks(patterns: list[str], names: list[str]) -> list[str]:
     return chosen
 
 
+LAYER_KEYS = ("C_in", "C_out", "H", "W", "K", "stride", "padding", "g", "G", "batch")
+NETWORK_KEYS = ("form", "g", "G", "batch")
+
+
+def _sets(items: list[str] | None, allowed: tuple[str, ...], what: str) -> dict:
+    from .params import parse_cli_value
+
+    out = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise ValueError(f"--set {item}: expected key=value")
+        if key not in allowed:
+            raise ValueError(f"--set {key}: unknown key for {what}; expected some of {', '.join(allowed)}")
+        out[key] = parse_cli_value(value)
+    return out
+
+
+def _analyze_layer(args) -> int:
+    """``archsim analyze group_conv --set C_in=256 --set H=28 --set G=8 ...`` (E2GC's names: g groups,
+    G channels per group; C_out defaults to C_in, W to H, K to 3, padding to K // 2)."""
+    from workloads.conv_layers import ConvLayer, layer_analysis
+
+    p = _sets(args.set, LAYER_KEYS, "a group_conv layer")
+    c_in = p.get("C_in", 64)
+    if "g" in p and "G" in p:
+        raise ValueError("--set g, G: give the number of groups g or the group size G, not both")
+    if "G" in p:
+        if not isinstance(p["G"], int) or p["G"] < 1 or c_in % p["G"]:
+            raise ValueError(f"G: group size {p['G']!r} does not divide C_in={c_in}")
+        groups = c_in // p["G"]
+    else:
+        groups = p.get("g", 1)
+    k = p.get("K", 3)
+    layer = ConvLayer("group_conv", c_in, p.get("C_out", c_in), p.get("H", 56), p.get("W", p.get("H", 56)),
+                      k, p.get("stride", 1), p.get("padding", k // 2) if isinstance(k, int) else 0, groups)
+    result = {"layer": "group_conv", "C_in": layer.c_in, "C_out": layer.c_out, "H": layer.h_in,
+              "W": layer.w_in, "K": layer.kernel, "stride": layer.stride, "padding": layer.padding,
+              **layer_analysis(layer, p.get("batch", 1)), "batch": p.get("batch", 1)}
+    _print_analysis(result, args.json)
+    return 0
+
+
+def _analyze_network(args) -> int:
+    from workloads.networks import build_network, grouped_layers
+
+    p = _sets(args.set, NETWORK_KEYS, f"network {args.name}")
+    form = p.get("form", "base")
+    value = p.get("g" if form == "fggc" else "G", 0)
+    net = build_network(args.name, form, value)
+    batch = p.get("batch", 1)
+    result = {"network": net.label(), "macs": net.macs(batch), "params": net.params(), "batch": batch,
+              "conv_layers": len(net.convs),
+              "group_sizes": ",".join(str(x.group_size) for x in grouped_layers(net))}
+    _print_analysis(result, args.json)
+    return 0
+
+
+def _print_analysis(result: dict, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(result))
+    else:
+        for key, value in result.items():
+            print(f"{key:22} {value:.6g}" if isinstance(value, float) else f"{key:22} {value}")
+
+
+def cmd_analyze(args) -> int:
+    """Static counts of a conv layer (``group_conv``) or a network (``mobilenet_v1``, ``resnext50``)."""
+    from workloads.networks import NETWORKS
+
+    if args.name == "group_conv":
+        return _analyze_layer(args)
+    if args.name in NETWORKS:
+        return _analyze_network(args)
+    raise ValueError(f"network: unknown layer or network {args.name!r}; known: group_conv, {', '.join(NETWORKS)}")
+
+
 def cmd_verify(args) -> int:
     from mappings.executors import registry
 
@@ -432,6 +509,16 @@ examples:
 examples:
   archsim passes attention_3pass --rank m          3 passes over m (FuseMax section III)
   archsim passes attention_1pass --rank m --json   {"cascade": ..., "rank": "m", "passes": 1}""",
+    "analyze": """\
+Static counts (the E2GC paper's definitions, docs/e2gc.md): g is the number of groups, G the group
+size (channels per group); give one. Bad input (G not dividing C_in, an empty output, an unknown
+network) is one `error:` line, exit 2.
+
+examples:
+  archsim analyze group_conv --set C_in=256 --set H=14 --set G=8      the paper's worked layer
+  archsim analyze group_conv --set C_in=128 --set H=56 --set g=32 --set batch=64 --json
+  archsim analyze resnext50 --set form=e2gc --set G=8                 whole-network MACs, params
+  archsim analyze mobilenet_v1 --set form=fggc --set g=32""",
     "verify": """\
 Each check runs a tiled executor (the schedule a mapping implies, tile by tile) and an independent
 numpy/scipy reference on seeded random inputs in float64, and compares them: tolerance
@@ -513,6 +600,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("cascade", help="a cascade name (`archsim list`)")
     p.add_argument("--rank", help="the rank to count (default: every rank)")
     p.add_argument("--json", action="store_true", help="machine-readable output (the rank with most passes)")
+    p = _command(sub, "analyze", "MACs, weights, activations and arithmetic intensity of a conv layer "
+                 "(group_conv) or a network (mobilenet_v1, resnext50)", cmd_analyze)
+    p.add_argument("name", help="group_conv, mobilenet_v1 or resnext50")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE",
+                   help="layer: C_in C_out H W K stride padding g|G batch; network: form (base|fggc|e2gc) g|G batch")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
     p = _command(sub, "verify", "check the tiled executors against independent references", cmd_verify)
     p.add_argument("names", nargs="*", metavar="CHECK",
                    help="check names, globs ('spgemm_*') or prefixes (default: every check)")

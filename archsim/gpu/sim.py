@@ -210,6 +210,14 @@ def _traffic(program, arch):
     return passes
 
 
+def _timing_key(k) -> tuple:
+    """The fields a kernel's CTA phase depends on besides its DRAM fractions: equal keys give equal
+    cycles, so repeated layers (names and tensors aside) are simulated once."""
+    return (k.ctas, k.threads, k.registers_per_thread, k.smem_bytes, k.steps, k.load_bytes_per_step,
+            k.smem_bytes_per_step, tuple(sorted(k.work_per_step.items())), k.store_bytes, k.stages,
+            k.store_bytes_per_step, k.prologue_load_bytes, tuple(sorted(k.epilogue_work.items())))
+
+
 def simulate_gpu(program, arch, seed: int = 0) -> SimResult:
     """Run ``program`` (a GpuProgram) on a GPU-family ``arch``; deterministic (``seed`` unused)."""
     gpu = _params(arch)
@@ -229,7 +237,7 @@ def simulate_gpu(program, arch, seed: int = 0) -> SimResult:
         for i, (k, (d_read, d_write)) in enumerate(zip(program.kernels, traffic[p])):
             fr = min(1.0, d_read / k.load_bytes) if k.load_bytes else 0.0
             fw = min(1.0, d_write / k.store_bytes_total) if k.store_bytes_total else 0.0
-            key = (i, fr, fw)
+            key = (_timing_key(k), fr, fw)
             if key not in cache:
                 cache[key] = kernel_cycles(k, arch, fr, fw)
             cycles, k_busy, k_events, k_sim, k_extra = cache[key]

@@ -1,0 +1,132 @@
+"""Report sections of the ``e2gc`` study: per-layer curves against G with the model's G*, the
+per-layer acceptance checks, and network energy efficiency (FgGC vs E2GC) per machine."""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from ..report import markdown_table  # noqa: E402
+
+# The paper's P100 gains (Jha et al., VLSID 2020, abstract): images/J E2GC over FgGC - 1.
+PAPER_GAIN = {"mobilenet_v1": 0.108, "resnext50": 0.0473}
+
+
+def layer_summary(layers: pd.DataFrame) -> pd.DataFrame:
+    """Per (arch, C, H): the simulated energy-optimal G, the model's G*, and the two acceptance
+    properties: energy per MAC falls monotonically with G, and total energy over G >= 4 has its
+    minimum strictly inside the range."""
+    rows = []
+    for (arch, C, H), g in layers.groupby(["arch", "C", "H"], sort=False):
+        g = g.sort_values("G")
+        per_mac = g["energy_per_mac_pj"].to_numpy()
+        wide = g[g["G"] >= 4]
+        g_min = int(wide.loc[wide["energy_pj"].idxmin(), "G"]) if len(wide) else math.nan
+        rows.append({
+            "arch": arch, "C": C, "H": H,
+            "G_min_energy": int(g.loc[g["energy_pj"].idxmin(), "G"]),
+            "G_min_energy_ge4": g_min,
+            "G_star_ridge": g["g_star_ridge"].iloc[0], "G_star_energy": g["g_star_energy"].iloc[0],
+            "G_star_ridge_fp32_b1": g["g_star_ridge_fp32"].iloc[0],
+            "energy_per_mac_monotone": bool(np.all(np.diff(per_mac) < 0)),
+            "interior_min_ge4": bool(len(wide) > 2 and g_min not in (wide["G"].min(), wide["G"].max())),
+            "pj_per_mac_depthwise": per_mac[0], "pj_per_mac_dense": per_mac[-1],
+        })
+    return pd.DataFrame(rows)
+
+
+def _plot_layers(layers: pd.DataFrame, column: str, ylabel: str, path: Path, mark_star: bool) -> None:
+    shapes = list(dict.fromkeys(zip(layers["C"], layers["H"])))
+    fig, axes = plt.subplots(1, len(shapes), figsize=(4.2 * len(shapes), 3.8), squeeze=False)
+    archs = list(dict.fromkeys(layers["arch"]))
+    colours = dict(zip(archs, plt.rcParams["axes.prop_cycle"].by_key()["color"]))
+    for ax, (C, H) in zip(axes[0], shapes):
+        sub = layers[(layers["C"] == C) & (layers["H"] == H)]
+        for arch in archs:
+            g = sub[sub["arch"] == arch].sort_values("G")
+            if not len(g):
+                continue
+            ax.plot(g["G"], g[column], marker="o", ms=3, color=colours[arch], label=arch)
+            if mark_star:
+                for rule, marker in (("g_star_ridge", "^"), ("g_star_energy", "s")):
+                    star = g[rule].iloc[0]
+                    if np.isfinite(star) and g["G"].min() <= star <= g["G"].max():
+                        y = np.exp(np.interp(np.log(star), np.log(g["G"]), np.log(g[column])))
+                        ax.plot([star], [y], marker=marker, ms=9, mfc="none", color=colours[arch])
+            else:
+                best = g.loc[g[column].idxmin()]
+                ax.plot([best["G"]], [best[column]], marker="*", ms=12, color=colours[arch])
+        ax.set_xscale("log", base=2)
+        ax.set_yscale("log")
+        ax.set_xlabel("group size G (channels per group)")
+        ax.set_title(f"C={C}, {H}x{H}")
+        ax.grid(True, which="both", alpha=0.3)
+    axes[0][0].set_ylabel(ylabel)
+    axes[0][-1].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _plot_networks(nets: pd.DataFrame, path: Path) -> None:
+    cases = list(dict.fromkeys(zip(nets["network"], nets["G"])))
+    archs = list(dict.fromkeys(nets["arch"]))
+    fig, axes = plt.subplots(1, len(cases), figsize=(4.5 * len(cases), 3.8), squeeze=False)
+    for ax, (network, G) in zip(axes[0], cases):
+        sub = nets[(nets["network"] == network) & (nets["G"] == G)].set_index("arch").reindex(archs)
+        x = np.arange(len(archs))
+        ax.bar(x - 0.2, sub["images_per_j_fggc"], 0.4, label=f"FgGC g={int(sub['fggc_groups'].iloc[0])}")
+        ax.bar(x + 0.2, sub["images_per_j_e2gc"], 0.4, label=f"E2GC G={G}")
+        for xi, gain, top in zip(x, sub["ee_gain"], sub["images_per_j_e2gc"]):
+            ax.annotate(f"{gain:+.1%}", (xi + 0.2, top), ha="center", va="bottom", fontsize=7)
+        ax.set_xticks(x, archs, rotation=30, fontsize=8)
+        ax.set_ylabel("images per joule")
+        ax.set_title(f"{network} (matched MACs)")
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def report_sections(ok: pd.DataFrame, meta: dict, out_dir: Path) -> list[str]:
+    lines = ["## E2GC: grouped convolution on GPUs", ""]
+    plots = out_dir / "plots"
+    plots.mkdir(exist_ok=True)
+    layers = ok[ok["network"] == "layer"] if "network" in ok.columns else ok.iloc[0:0]
+    nets = ok[ok["network"] != "layer"] if "network" in ok.columns else ok.iloc[0:0]
+    if len(layers):
+        summary = layer_summary(layers)
+        lines += ["### Per layer: simulated optimum and the model's G*", "",
+                  "G_min_energy: the G of least total layer energy (simulated); G_star_*: the optimum-G "
+                  "model (mappings/optimum_group.py) with the tensor-core unit and fp16 words at the "
+                  "sweep's batch, and the paper's FP32 ridge reading at batch 1.", "",
+                  markdown_table(summary), ""]
+        lines += [f"Energy per MAC falls monotonically from depthwise to dense on "
+                  f"{int(summary['energy_per_mac_monotone'].sum())} of {len(summary)} (machine, layer) pairs; "
+                  f"total energy has an interior minimum over G >= 4 on "
+                  f"{int(summary['interior_min_ge4'].sum())} of {len(summary)}.", ""]
+        _plot_layers(layers, "energy_per_mac_pj", "energy per MAC (pJ)", plots / "e2gc_energy_per_mac.png", True)
+        _plot_layers(layers, "energy_pj", "layer energy (pJ)", plots / "e2gc_layer_energy.png", False)
+        lines += ["![energy per MAC vs G; open triangles: ridge G*, open squares: energy-balance G*]"
+                  "(plots/e2gc_energy_per_mac.png)", "",
+                  "![layer energy vs G; stars: simulated minimum](plots/e2gc_layer_energy.png)", ""]
+        pivot = layers.pivot_table(index=["arch", "C", "H"], columns="G", values="latency_s", sort=False)
+        lines += ["### Layer latency (s) by G", "", markdown_table((pivot * 1e6).round(1).reset_index()), ""]
+    if len(nets):
+        cols = ["arch", "network", "G", "fggc_groups", "macs_fggc", "macs_e2gc", "images_per_s_fggc",
+                "images_per_s_e2gc", "images_per_j_fggc", "images_per_j_e2gc", "ee_gain", "speed_gain",
+                "energy_static_fraction_e2gc"]
+        table = nets[cols].copy()
+        table["paper_gain_p100"] = table["network"].map(PAPER_GAIN)
+        lines += ["### Networks at matched complexity (FgGC g vs E2GC G)", "",
+                  "ee_gain = images/J(E2GC) / images/J(FgGC) - 1; the paper reports +10.8% (MobileNet-V1) "
+                  "and +4.73% (ResNeXt-50) on a P100.", "", markdown_table(table), ""]
+        _plot_networks(nets, plots / "e2gc_networks.png")
+        lines += ["![images per joule per machine](plots/e2gc_networks.png)", ""]
+    return lines
