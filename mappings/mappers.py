@@ -56,7 +56,7 @@ class LoopNestMapper:
         iterative = tuple(cascade.iterative_ranks)
         user_tiles = {r: _whole(v, f"tiles.{r}") for r, v in _section(options, "tiles").items()}
         tiles = {**{r: 1 for r in iterative}, **user_tiles}
-        user_order = tuple(options.get("loop_order", ()))
+        user_order = _ranks(options.get("loop_order", ()), "loop_order")
         unknown_ranks = [r for r in user_order if r not in cascade.rank_sizes]
         if unknown_ranks:
             raise MappingError(f"loop_order: unknown rank {unknown_ranks[0]!r}; {cascade.name} has ranks "
@@ -146,9 +146,14 @@ def _default_loop_order(cascade, tiles, iterative) -> tuple[str, ...]:
     return tuple(outer + middle + [r for r in iterative if r in tiles])
 
 
-def _ranks(value) -> tuple[str, ...]:
-    """Spatial ranks given as a list or, from a sweep spec's scalar, a comma-separated string."""
-    return tuple(r.strip() for r in value.split(",")) if isinstance(value, str) else tuple(value)
+def _ranks(value, field: str = "spatial") -> tuple[str, ...]:
+    """Rank names given as a list or, from a sweep spec's scalar, a comma-separated string;
+    ``MappingError`` naming ``field`` otherwise."""
+    if isinstance(value, str):
+        return tuple(r.strip() for r in value.split(","))
+    if isinstance(value, (list, tuple)) and all(isinstance(r, str) for r in value):
+        return tuple(value)
+    raise MappingError(f"{field}: expected rank names (a list or 'a,b'), got {value!r}")
 
 
 def _default_spatial(cascade, arch, binding, tiles) -> dict[str, tuple[str, ...]]:

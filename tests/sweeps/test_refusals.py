@@ -54,5 +54,6 @@ def test_a_study_key_that_is_not_an_integer_names_the_key(tmp_path, capsys):
     spec = tmp_path / "m.yaml"
     spec.write_text("name: m\nevaluator: smash\nfixed: {arch: piuma8, kernel: smash_v1, matrix: rmat}\n"
                     "axes: {scale: [abc]}\n")
-    assert main(["sweep", str(spec), "--out", str(tmp_path / "o"), "--no-progress"]) == 1
-    assert "1 x ParamError: scale: expected an integer, got 'abc'" in capsys.readouterr().out
+    assert main(["sweep", str(spec), "--out", str(tmp_path / "o"), "--no-progress"]) == 2  # checked first
+    err = capsys.readouterr().err
+    assert "axes.scale[0]" in err and "'abc'" in err and not (tmp_path / "o").exists()
