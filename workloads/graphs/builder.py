@@ -146,10 +146,13 @@ class GraphBuilder:
         vh = self.copy(v, (bh, lk, d))
         s = self._op("qk", [qh, kh], [(bh, lq, lk)], ("gemm", bh, lq, lk, d), 2 * bh * lq * lk * d)[0]
         s2 = self.pointwise("scale", s)
-        f = self._op("to_fp32", [s2], [(bh, lq, lk)], out_dtype=FP32)[0]
-        p32 = self._op("softmax", [f], [(bh, lq, lk)], ("rowwise", bh * lq, lk), 5 * bh * lq * lk,
-                       out_dtype=FP32)[0]
-        p = self._op("to_half", [p32], [(bh, lq, lk)])[0]
+        if self.dtype == FP32:      # an fp32 graph has no casts around the softmax
+            p = self._op("softmax", [s2], [(bh, lq, lk)], ("rowwise", bh * lq, lk), 5 * bh * lq * lk)[0]
+        else:
+            f = self._op("to_fp32", [s2], [(bh, lq, lk)], out_dtype=FP32)[0]
+            p32 = self._op("softmax", [f], [(bh, lq, lk)], ("rowwise", bh * lq, lk), 5 * bh * lq * lk,
+                           out_dtype=FP32)[0]
+            p = self._op("to_half", [p32], [(bh, lq, lk)])[0]
         o = self._op("pv", [p, vh], [(bh, lq, d)], ("gemm", bh, lq, d, lk), 2 * bh * lq * lk * d)[0]
         return self.copy(o, (n, lq, c))
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from .blocks import (motion_module, resnet, spatial_transformer, svd_transformer, temporal_resnet,
                      vae_attention)
-from .builder import FP32, GraphBuilder
+from .builder import GraphBuilder
 from .ir import Graph, GraphError
 
 __all__ = ["animatediff", "svd", "vae_decoder", "latent_shape", "LATENT_FACTOR"]
@@ -200,11 +200,14 @@ def _cat(b: GraphBuilder, x: str, skip: str) -> str:
 
 
 def vae_decoder(height: int = 512, width: int = 512, frames_at_once: int = 1, temporal: bool = False,
-                attention: str = "unfused") -> Graph:
+                attention: str = "unfused", dtype_bytes: int = 2) -> Graph:
     """The VAE decoder on ``frames_at_once`` latent frames (SD AutoencoderKL decoder, or SVD's
-    TemporalDecoder with ``temporal=True``; a temporal decoder sees all its frames together)."""
+    TemporalDecoder with ``temporal=True``; a temporal decoder sees all its frames together).
+    ``dtype_bytes`` 4 runs it in fp32 (diffusers upcasts a VAE whose config says
+    ``force_upcast``, as the SVD pipeline does)."""
     h, w = latent_shape(height, width)
-    b = GraphBuilder("vae_decoder_temporal" if temporal else "vae_decoder", attention=attention)
+    b = GraphBuilder("vae_decoder_temporal" if temporal else "vae_decoder", dtype_bytes=dtype_bytes,
+                     attention=attention)
     n = frames_at_once
     x = b.constant("latents", (n, 4, h, w))
     level = [0]
@@ -245,4 +248,4 @@ def vae_decoder(height: int = 512, width: int = 512, frames_at_once: int = 1, te
                      level=level[0]):
             x = b.conv(x, 3, k=1, time_kernel=3)
     return b.build((x,), dict(model=b.name, height=height, width=width, frames_at_once=n,
-                              attention=attention, dtype_bytes=FP32 // 2))
+                              attention=attention, dtype_bytes=dtype_bytes))
