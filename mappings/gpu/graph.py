@@ -133,6 +133,7 @@ _KERNEL_CACHE: dict = {}
 
 def clear_kernel_cache() -> None:
     _KERNEL_CACHE.clear()
+    _BOUND_CACHE.clear()
 
 
 def _content(k) -> tuple:
@@ -167,18 +168,27 @@ def _actions(kernel, arch, dram_read: float, dram_write: float) -> dict[str, flo
     return gpu_actions(kernel, arch, dram_read, dram_write)
 
 
+_BOUND_CACHE: dict = {}
+
+
 def _bound_cycles(k, arch, d_read: float, d_write: float) -> float:
-    """The per-kernel roofline of :func:`archsim.gpu.bound_gpu` (without the kernel overhead)."""
+    """The per-kernel roofline of :func:`archsim.gpu.bound_gpu` (without the kernel overhead);
+    the compute and L2 terms are cached by kernel content."""
     gpu = arch.gpu
-    compute = 0.0
-    for unit in ("mma", "fp32", "sfu"):
-        if unit in arch.units:
-            u = arch.units[unit]
-            lane_cycles = sum(n * u.cycles_per_op[a.split(".")[1]] for a, n in k.work.items()
-                              if a.startswith(unit + "."))
-            compute = max(compute, lane_cycles / (u.lanes * gpu.sms))
-    return max(compute, (k.load_bytes + k.store_bytes_total) / arch.levels["l2"].bandwidth_bytes_per_cycle,
-               (d_read + d_write) / (arch.levels["dram"].bandwidth_bytes_per_cycle * gpu.dram_efficiency))
+    key = (id(arch), _content(k))
+    if key not in _BOUND_CACHE:
+        compute = 0.0
+        work = k.work
+        for unit in ("mma", "fp32", "sfu"):
+            if unit in arch.units:
+                u = arch.units[unit]
+                lane_cycles = sum(n * u.cycles_per_op[a.split(".")[1]] for a, n in work.items()
+                                  if a.startswith(unit + "."))
+                compute = max(compute, lane_cycles / (u.lanes * gpu.sms))
+        l2 = (k.load_bytes + k.store_bytes_total) / arch.levels["l2"].bandwidth_bytes_per_cycle
+        _BOUND_CACHE[key] = (arch, max(compute, l2))
+    dram = (d_read + d_write) / (arch.levels["dram"].bandwidth_bytes_per_cycle * gpu.dram_efficiency)
+    return max(_BOUND_CACHE[key][1], dram)
 
 
 def time_program(program: GpuProgram, arch, peak_bytes: int = 0, fidelity: str = "event") -> SimResult:

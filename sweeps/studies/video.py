@@ -1,0 +1,192 @@
+"""The ``video`` study: will a video diffusion model fit on a GPU, and how fast, under which
+Streamlined Inference variant and slice count?
+
+Point keys: ``model`` (animatediff | svd | svd_xt), ``height``, ``width``, ``frames``, ``steps``
+(25), ``variant`` (baseline | slicer | grouping | rehash), ``slices``, ``slices_at_once``,
+``groupnorm`` (two_pass | per_slice), ``attention`` (unfused | fused; default per model),
+``rehash_from_level`` (3), ``key_every`` (2), ``arch`` (a GPU-family preset), ``fidelity``
+(``bound``: the GPU family's per-kernel roofline, default; ``event``: the event simulation,
+repeated kernels simulated once). Memory: workloads/graphs/liveness.py over every phase of the
+generation (docs/video.md). Latency and energy: every phase lowered to a GPU program
+(mappings/gpu/graph.py), timed once and multiplied by its repeat count.
+"""
+from __future__ import annotations
+
+import functools
+import json
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+
+import archsim  # noqa: E402
+from mappings.gpu.graph import lower_graph, time_program  # noqa: E402
+from workloads.graphs.pipeline import pipeline_memory, plan_pipeline  # noqa: E402
+
+from ..evaluators import Evaluator, register  # noqa: E402
+from ..params import ParamError  # noqa: E402
+from ..report import markdown_table  # noqa: E402
+
+PLAN_KEYS = ("model", "height", "width", "frames", "steps", "variant", "slices", "slices_at_once",
+             "groupnorm", "attention", "rehash_from_level", "key_every")
+KEYS = PLAN_KEYS + ("arch", "fidelity")
+SMALL_CARD_BYTES = 11 * 10 ** 9    # GeForce RTX 2080 Ti: 11 GB GDDR6 (NVIDIA Turing whitepaper, 2018)
+GB = 1e9
+
+
+def classify(key: str) -> str:
+    if key in KEYS:
+        return "name"
+    raise ParamError(f"{key}: unknown parameter of the video study; expected one of {', '.join(KEYS)}")
+
+
+@functools.lru_cache(maxsize=64)
+def _plan(plan_json: str):
+    return plan_pipeline(**json.loads(plan_json))
+
+
+@functools.lru_cache(maxsize=16)
+def _arch(name: str):
+    arch = archsim.load_arch(name)
+    if arch.gpu is None:
+        raise ParamError(f"arch: {name} is not a GPU-family preset (family {arch.family})")
+    return arch
+
+
+@functools.lru_cache(maxsize=256)
+def _phase_cost(plan_json: str, phase: str, arch_name: str, fidelity: str):
+    plan, arch = _plan(plan_json), _arch(arch_name)
+    graph = next(p.graph for p in plan.phases if p.name == phase)
+    program = lower_graph(graph, arch)
+    result = time_program(program, arch, fidelity=fidelity)
+    return result.seconds, archsim.energy(result, arch).total_pj, len(program.kernels)
+
+
+def evaluate(params: dict, seed: int = 0) -> dict:
+    for key in params:
+        classify(key)
+    fidelity = params.get("fidelity", "bound")
+    if fidelity not in ("bound", "event"):
+        raise ParamError(f"fidelity: expected bound or event, got {fidelity!r}")
+    plan_params = {k: params[k] for k in PLAN_KEYS if k in params}
+    plan_json = json.dumps(plan_params, sort_keys=True)
+    plan = _plan(plan_json)
+    arch = _arch(str(params.get("arch", "a100_80gb")))
+    peak, phase, timelines = pipeline_memory(plan)
+    record = {"peak_bytes": peak, "peak_gb": peak / GB, "peak_phase": phase,
+              "peak_op": timelines[phase].peak_op,
+              "fits": peak <= arch.levels["dram"].capacity_bytes, "fits_11gb": peak <= SMALL_CARD_BYTES,
+              "dram_capacity_gb": arch.levels["dram"].capacity_bytes / GB, "fidelity": fidelity}
+    latency = energy = 0.0
+    for p in plan.phases:
+        if not p.count:
+            continue
+        seconds, pj, kernels = _phase_cost(plan_json, p.name, arch.name, fidelity)
+        record[f"{p.name}_s"] = seconds
+        record[f"{p.name}_kernels"] = kernels
+        record[f"{p.name}_count"] = p.count
+        record[f"{p.name}_peak_gb"] = timelines[p.name].peak_bytes / GB
+        latency += seconds * p.count
+        energy += pj * p.count
+    record.update(latency_s=latency, energy_j=energy * 1e-12,
+                  unet_parameters=next(p.graph for p in plan.phases).parameter_count(),
+                  **{k: v for k, v in plan.params.items() if k not in params})
+    return record
+
+
+# ---- report ----------------------------------------------------------------------------------
+def _label(row) -> str:
+    if row["variant"] == "baseline":
+        return "baseline"
+    return f"{row['variant']} x{int(row['slices'])}"
+
+
+def report_sections(ok: pd.DataFrame, meta: dict, out_dir: Path) -> list[str]:
+    ok = ok.copy()
+    ok["config"] = ok.apply(_label, axis=1)
+    lines = ["## Streamlined video diffusion: memory, latency, fit", ""]
+    cols = [c for c in ("model", "height", "width", "frames", "arch", "config", "peak_gb", "peak_phase",
+                        "fits", "fits_11gb", "latency_s", "energy_j", "fidelity") if c in ok.columns]
+    lines += [markdown_table(ok[cols].sort_values(cols[:6])), ""]
+    paper = {("animatediff", "baseline"): 41.7, ("animatediff", "streamlined"): 11.0,
+             ("svd", "baseline"): 39.49, ("svd", "streamlined"): 23.42}
+    rows = []
+    for (model, arch), g in ok.groupby(["model", "arch"]):
+        base = g[g["variant"] == "baseline"]
+        best = g[g["variant"] == "rehash"].sort_values("peak_gb")
+        if not len(base) or not len(best):
+            continue
+        b, s = base.iloc[0], best.iloc[0]
+        rows.append({"model": model, "arch": arch, "baseline_gb": b["peak_gb"],
+                     "paper_baseline_gb": paper.get((model, "baseline"), float("nan")),
+                     "streamlined_gb": s["peak_gb"], "streamlined_config": s["config"],
+                     "paper_streamlined_gb": paper.get((model, "streamlined"), float("nan")),
+                     "latency_ratio": b["latency_s"] / s["latency_s"], "paper_latency_ratio": 24.38 / 15.15
+                     if model == "animatediff" else float("nan")})
+    if rows:
+        lines += ["### Against the paper (A100 measurements; docs/video.md explains the gaps)", "",
+                  markdown_table(pd.DataFrame(rows)), ""]
+    (out_dir / "plots").mkdir(exist_ok=True)
+    for model in sorted(ok["model"].unique()):
+        path = out_dir / "plots" / f"video_timeline_{model}.png"
+        sub = ok[(ok["model"] == model) & (ok["variant"] == "rehash")].sort_values("peak_gb")
+        if len(sub):
+            _plot_timelines(ok[ok["model"] == model].iloc[0], sub.iloc[0], path)
+            lines += [f"![memory timeline of {model}: baseline vs streamlined]"
+                      f"(plots/{path.name})", ""]
+    path = out_dir / "plots" / "video_pareto.png"
+    _plot_pareto(ok, path)
+    lines += ["![latency vs peak memory over the slice count](plots/video_pareto.png)", ""]
+    return lines
+
+
+def _plain(value):
+    value = value.item() if hasattr(value, "item") else value
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+def _plan_of(row):
+    return plan_pipeline(**{k: _plain(row[k]) for k in PLAN_KEYS if k in row.index and pd.notna(row[k])})
+
+
+def _plot_timelines(base_row, stream_row, path: Path) -> None:
+    fig, ax = plt.subplots(figsize=(8, 3.6))
+    for row, label in ((base_row, "baseline"), (stream_row, _label(stream_row))):
+        _, _, tl = pipeline_memory(_plan_of(row))
+        x0 = 0
+        for name, t in tl.items():
+            ys = [v / GB for v in t.totals]
+            ax.plot(range(x0, x0 + len(ys)), ys, lw=0.8, label=f"{label}: {name}")
+            x0 += len(ys)
+    ax.set_xlabel("op index (one UNet step, then the VAE decode)")
+    ax.set_ylabel("live GB")
+    ax.legend(fontsize=7)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _plot_pareto(ok: pd.DataFrame, path: Path) -> None:
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for (model, arch, variant), g in ok.groupby(["model", "arch", "variant"]):
+        g = g.sort_values("peak_gb")
+        ax.plot(g["peak_gb"], g["latency_s"], marker="o", lw=0.8, label=f"{model} {arch} {variant}")
+    ax.axvline(SMALL_CARD_BYTES / GB, color="grey", ls="--", lw=0.8)
+    ax.set_xscale("log")
+    ax.set_xlabel("peak memory (GB)")
+    ax.set_ylabel("generation latency (s)")
+    ax.legend(fontsize=6)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+register(Evaluator("video", "Video diffusion (AnimateDiff, SVD) peak memory and latency under "
+                   "Streamlined Inference on GPU-family presets", ("model", "variant"), classify,
+                   evaluate, report_sections,
+                   is_workload_key=lambda key: key in ("model", "height", "width", "frames", "steps")))
