@@ -24,7 +24,8 @@ import pandas as pd  # noqa: E402
 
 import archsim  # noqa: E402
 from mappings.gpu.graph import lower_graph, time_program  # noqa: E402
-from workloads.graphs.pipeline import pipeline_memory, plan_pipeline  # noqa: E402
+from workloads.graphs import GraphError, latent_shape  # noqa: E402
+from workloads.graphs.pipeline import VIDEO_MODELS, pipeline_memory, plan_pipeline  # noqa: E402
 
 from ..evaluators import Evaluator, register  # noqa: E402
 from ..params import ParamError  # noqa: E402
@@ -97,6 +98,30 @@ def evaluate(params: dict, seed: int = 0) -> dict:
     return record
 
 
+def validate(params: dict) -> None:
+    """Bad input before any point runs: unknown keys, a resolution the latent factor (8) or the
+    UNet's downsampling (8) does not divide, a slice count beyond the sliced axis (batch x frames
+    for spatial layers, the deepest latent width for temporal layers)."""
+    for key in params:
+        classify(key)
+    model = params.get("model", "animatediff")
+    if model not in VIDEO_MODELS:
+        raise ParamError(f"model: unknown video model {model!r}; known: {', '.join(VIDEO_MODELS)}")
+    _, frames, (h0, w0), *_ = VIDEO_MODELS[model]
+    try:
+        _, lat_w = latent_shape(params.get("height", h0), params.get("width", w0))
+    except GraphError as err:
+        raise ParamError(str(err)) from None
+    slices = params.get("slices", 1)
+    if params.get("variant", "baseline") != "baseline":
+        if isinstance(slices, bool) or not isinstance(slices, int) or slices < 1:
+            raise ParamError(f"slices: expected a positive integer, got {slices!r}")
+        axis = min(2 * params.get("frames", frames), lat_w >> 3)
+        if slices > axis:
+            raise ParamError(f"slices: {slices} exceeds the sliced axis ({axis}: the deepest latent "
+                             f"width, or batch x frames)")
+
+
 # ---- report ----------------------------------------------------------------------------------
 def _label(row) -> str:
     if row["variant"] == "baseline":
@@ -153,14 +178,23 @@ def _plan_of(row):
 
 
 def _plot_timelines(base_row, stream_row, path: Path) -> None:
+    """Live bytes per original op (a sliced composite spans the ops it runs), one UNet step (the
+    key step under rehash) then the VAE decode, baseline vs streamlined."""
     fig, ax = plt.subplots(figsize=(8, 3.6))
     for row, label in ((base_row, "baseline"), (stream_row, _label(stream_row))):
-        _, _, tl = pipeline_memory(_plan_of(row))
-        x0 = 0
-        for name, t in tl.items():
-            ys = [v / GB for v in t.totals]
-            ax.plot(range(x0, x0 + len(ys)), ys, lw=0.8, label=f"{label}: {name}")
-            x0 += len(ys)
+        plan = _plan_of(row)
+        _, _, tl = pipeline_memory(plan)
+        xs, ys, x = [], [], 0
+        for phase in plan.phases:
+            if phase.name == "unet_reuse":
+                continue
+            t = tl[phase.name]
+            for op, total in zip(phase.graph.ops, t.totals):
+                width = len(op.body) or 1
+                xs += [x, x + width]
+                ys += [total / GB, total / GB]
+                x += width
+        ax.plot(xs, ys, lw=0.8, label=label)
     ax.set_xlabel("op index (one UNet step, then the VAE decode)")
     ax.set_ylabel("live GB")
     ax.legend(fontsize=7)
@@ -189,4 +223,5 @@ def _plot_pareto(ok: pd.DataFrame, path: Path) -> None:
 register(Evaluator("video", "Video diffusion (AnimateDiff, SVD) peak memory and latency under "
                    "Streamlined Inference on GPU-family presets", ("model", "variant"), classify,
                    evaluate, report_sections,
-                   is_workload_key=lambda key: key in ("model", "height", "width", "frames", "steps")))
+                   is_workload_key=lambda key: key in ("model", "height", "width", "frames", "steps"),
+                   validate=validate))
