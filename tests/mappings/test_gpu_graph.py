@@ -65,3 +65,12 @@ def test_sliced_programs_pay_launches_and_keep_flops(arch):
     mac_s = sum(k.work.get("mma.mac", 0) for k in ps.kernels)
     assert mac_s >= mac                      # edge tiles of smaller GEMMs only add
     assert time_program(ps, arch).seconds > time_program(p, arch).seconds
+
+
+@pytest.mark.slow
+def test_video_block_time_grows_with_slices(arch):
+    """Event simulation: more slices, more launches and smaller kernels -> more time."""
+    from workloads.graphs.models import video_block
+    g = video_block()
+    times = [time_program(lower_graph(operator_grouping(g, s), arch), arch).seconds for s in (1, 4, 16)]
+    assert times == sorted(times) and times[-1] > 1.2 * times[0]

@@ -26,7 +26,7 @@ from .blocks import (motion_module, resnet, spatial_transformer, svd_transformer
 from .builder import GraphBuilder
 from .ir import Graph, GraphError
 
-__all__ = ["animatediff", "svd", "vae_decoder", "latent_shape", "LATENT_FACTOR"]
+__all__ = ["animatediff", "svd", "vae_decoder", "video_block", "latent_shape", "LATENT_FACTOR"]
 
 LATENT_FACTOR = 8            # SD/SVD VAE: latent = image / 8
 UNET_DOWNSAMPLING = 8        # three stride-2 downsamples in the UNet
@@ -249,3 +249,23 @@ def vae_decoder(height: int = 512, width: int = 512, frames_at_once: int = 1, te
             x = b.conv(x, 3, k=1, time_kernel=3)
     return b.build((x,), dict(model=b.name, height=height, width=width, frames_at_once=n,
                               attention=attention, dtype_bytes=dtype_bytes))
+
+
+def video_block(batch: int = 1, channels: int = 320, frames: int = 16, height: int = 64, width: int = 64,
+                heads: int = 8, attention: str = "unfused") -> Graph:
+    """The reference's micro-benchmark block on a latent (B, C, F, H, W): a ResNet block per frame
+    (GroupNorm 32, SiLU, 3x3 conv, SiLU, 3x3 conv, residual; no time embedding) then temporal
+    self-attention across the frames at every pixel (``heads`` heads, Q/K/V and output
+    projections, residual). The temporal layer's tokens are the pixels, sliced along the width."""
+    b = GraphBuilder("video_block", attention=attention)
+    n = batch * frames
+    x = b.constant("x", (n, channels, height, width))
+    with b.scope(layer="res", domain="spatial", extent=n, group="spatial", level=0):
+        x = resnet(b, x, channels)
+    with b.scope(layer="temporal_attn", domain="temporal", extent=width, group="temporal", level=0):
+        t = b.copy(x, (batch * height * width, frames, channels))
+        q, k, v = (b.linear(t, channels, bias=False) for _ in range(3))
+        o = b.linear(b.attention(q, k, v, heads), channels)
+        out = b.add(b.copy(o, (n, channels, height, width)), x)
+    return b.build((out,), dict(model="video_block", frames=frames, latent=(height, width),
+                                attention=attention))
