@@ -145,6 +145,6 @@ def test_video_block_micro_memory_falls_with_slices():
     g = video_block()
     peaks = [liveness(operator_grouping(g, s)).peak_bytes for s in (1, 2, 4, 8, 16)]
     assert peaks == sorted(peaks, reverse=True) and peaks[0] > peaks[-1]
-    # whole: x (input, persistent) + the ResNet's live intermediates: 5 tensors of 42 MB at most
+    # sliced to one frame, what remains is the input, the layer outputs and the weights
     x = 16 * 320 * 64 * 64 * 2
-    assert peaks[0] - g.persistent_bytes() <= 5 * x
+    assert peaks[-1] - g.persistent_bytes() < 3 * x
