@@ -34,7 +34,7 @@ from ..report import markdown_table  # noqa: E402
 PLAN_KEYS = ("model", "height", "width", "frames", "steps", "variant", "slices", "slices_at_once",
              "groupnorm", "attention", "rehash_from_level", "key_every")
 KEYS = PLAN_KEYS + ("arch", "fidelity")
-SMALL_CARD_BYTES = 11 * 10 ** 9    # GeForce RTX 2080 Ti: 11 GB GDDR6 (NVIDIA Turing whitepaper, 2018)
+SMALL_CARD = "rtx2080ti"    # the 11 GB card (archsim/presets/rtx2080ti.yaml)
 GB = 1e9
 
 
@@ -79,7 +79,8 @@ def evaluate(params: dict, seed: int = 0) -> dict:
     peak, phase, timelines = pipeline_memory(plan)
     record = {"peak_bytes": peak, "peak_gb": peak / GB, "peak_phase": phase,
               "peak_op": timelines[phase].peak_op,
-              "fits": peak <= arch.levels["dram"].capacity_bytes, "fits_11gb": peak <= SMALL_CARD_BYTES,
+              "fits": peak <= arch.levels["dram"].capacity_bytes,
+              "fits_11gb": peak <= _arch(SMALL_CARD).levels["dram"].capacity_bytes,
               "dram_capacity_gb": arch.levels["dram"].capacity_bytes / GB, "fidelity": fidelity}
     latency = energy = 0.0
     for p in plan.phases:
@@ -209,7 +210,7 @@ def _plot_pareto(ok: pd.DataFrame, path: Path) -> None:
     for (model, arch, variant), g in ok.groupby(["model", "arch", "variant"]):
         g = g.sort_values("peak_gb")
         ax.plot(g["peak_gb"], g["latency_s"], marker="o", lw=0.8, label=f"{model} {arch} {variant}")
-    ax.axvline(SMALL_CARD_BYTES / GB, color="grey", ls="--", lw=0.8)
+    ax.axvline(_arch(SMALL_CARD).levels["dram"].capacity_bytes / GB, color="grey", ls="--", lw=0.8)
     ax.set_xscale("log")
     ax.set_xlabel("peak memory (GB)")
     ax.set_ylabel("generation latency (s)")

@@ -40,7 +40,7 @@ def test_small_point_record(evaluate):
     assert r["latency_s"] == pytest.approx(sum(r[f"{p}_s"] * r[f"{p}_count"] for p in phases))
     assert r["unet_reuse_s"] < r["unet_key_s"]
     assert r["fits"] == (r["peak_bytes"] <= 80 * 2 ** 30)
-    assert r["fits_11gb"] == (r["peak_bytes"] <= 11e9)
+    assert r["fits_11gb"] == (r["peak_bytes"] <= 11 * 2 ** 30)
     assert r["energy_j"] > 0 and r["fidelity"] == "bound"
     assert evaluate(dict(SMALL, variant="rehash", slices=2)) == r
 
