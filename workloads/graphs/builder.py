@@ -138,9 +138,8 @@ class GraphBuilder:
         d = c // heads
         bh = n * heads
         if self.attention_impl == "fused":
-            ws = 0
             return self._op("attention_fused", [q, k, v], [(n, lq, c)],
-                            ("attention", bh, lq, lk, d), 4 * bh * lq * lk * d, workspace_bytes=ws)[0]
+                            ("attention", bh, lq, lk, d), 4 * bh * lq * lk * d)[0]
         qh = self.copy(q, (bh, lq, d))
         kh = self.copy(k, (bh, lk, d))
         vh = self.copy(v, (bh, lk, d))
