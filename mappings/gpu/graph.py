@@ -14,6 +14,10 @@ Lowering, op by op, in PyTorch-eager style (one kernel per op, builders of mappi
   ``tensor@i``; uneven slices are charged as the largest slice (an upper bound). A temporal
   composite with two-pass GroupNorm adds one statistics kernel per slice that reads the slice.
 
+Element bytes are the op's input dtype; fp32 GEMMs and convolutions (SVD's upcast VAE) run on
+the tensor cores, as PyTorch's cuDNN convolutions do by default with TF32 (an assumption: TF32's
+rate is taken as the fp16 rate of the preset).
+
 Timing: the GPU family's stream and CTA model (archsim/gpu/sim.py: ``kernel_cycles``, the L2
 model, host launch rate, ``PASSES`` back-to-back passes, the last one reported), with one
 difference: kernels are cached by content (shape, bytes, work, L2 miss fractions), not by
@@ -28,7 +32,7 @@ from __future__ import annotations
 from dataclasses import replace
 from math import ceil
 
-from archsim.gpu import GpuProgram, ctas_per_sm, kernel_cycles
+from archsim.gpu import GpuProgram, check_kernel, ctas_per_sm, kernel_cycles
 from archsim.gpu.l2 import L2Cache
 from archsim.gpu.sim import PASSES
 from archsim.result import SimResult
@@ -56,7 +60,7 @@ def _scaled(nbytes: int, f: float) -> int:
     return max(1, int(round(nbytes * f)))
 
 
-def _op_kernels(op, graph, arch, elem: int, f: float, name_of) -> list:
+def _op_kernels(op, graph, arch, f: float, name_of) -> list:
     """Kernels of one (non-composite) op at fraction ``f`` of its sliced axis."""
     t = graph.tensors
     reads = {name_of(x): (t[x].nbytes if t[x].role == "weight" else _scaled(t[x].nbytes, f))
@@ -64,6 +68,7 @@ def _op_kernels(op, graph, arch, elem: int, f: float, name_of) -> list:
     writes = {name_of(y): _scaled(t[y].nbytes, f) for y in op.outputs}
     kind = op.compute[0]
     label = op.name
+    elem = t[op.inputs[0]].dtype_bytes         # fp16 graphs; the fp32 VAE of SVD (TF32 tensor cores)
     if kind == "gemm":
         _, batch, M, N, K = op.compute
         if batch > 1:
@@ -94,18 +99,37 @@ def _op_kernels(op, graph, arch, elem: int, f: float, name_of) -> list:
         probe = fused_attention(label, bh, lq, d, elem, arch.gpu.sms, q, k, v, o, f"{o}.lse")
         kern = fused_attention(label, bh, lq, d, elem, arch.gpu.sms * ctas_per_sm(probe, arch.gpu),
                                q, k, v, o, f"{o}.lse")
+        try:
+            check_kernel(kern, arch.gpu)
+        except ValueError:          # head dim too large for the flash kernel: SDPA's other paths
+            return _attention_fallback(label, bh, lq, lk, d, t[op.inputs[0]].dtype_bytes, arch, q, k, v, o,
+                                       reads, writes)
         return [replace(kern, steps=ceil(lk / 64), reads=reads,
                         writes={**writes, f"{o}.lse": bh * lq * FP32})]
     in_bytes = max(1, sum(reads.values()))
     return [elementwise(label, reads, writes, wave_ctas(arch), {"fp32.mul": op.flops * f / in_bytes})]
 
 
-def lower_graph(graph, arch, elem: int = 2) -> GpuProgram:
+def _attention_fallback(label, bh, lq, lk, d, elem, arch, q, k, v, o, reads, writes) -> list:
+    """Fused attention whose CTA does not fit the SM (e.g. the VAE's one head of 512): timed as
+    QK^T, a row-wise softmax and PV with the scores in device memory (an upper bound on the
+    memory-efficient kernel PyTorch picks; the graph's peak memory still counts no scores)."""
+    s, p = f"{o}.scores", f"{o}.probs"
+    qk = replace(_gemm_cached(arch, lq, lk, d, elem, bh)[0], name=f"{label}.qk",
+                 reads={q: reads[q], k: reads[k]}, writes={s: bh * lq * lk * elem})
+    sm = rowwise(f"{label}.softmax", bh * lq, lk * elem, lk * elem, {s: bh * lq * lk * elem},
+                 {p: bh * lq * lk * elem}, {a: n * lk for a, n in _SOFTMAX_WORK.items()}, wave_ctas(arch))
+    pv = replace(_gemm_cached(arch, lq, d, lk, elem, bh)[0], name=f"{label}.pv",
+                 reads={p: bh * lq * lk * elem, v: reads[v]}, writes=writes)
+    return [qk, sm, pv]
+
+
+def lower_graph(graph, arch) -> GpuProgram:
     """The graph as one GPU program (kernels in stream order; weights and constants are inputs)."""
     kernels = []
     for op in graph.ops:
         if op.kind != "sliced":
-            kernels += _op_kernels(op, graph, arch, elem, 1.0, lambda x: x)
+            kernels += _op_kernels(op, graph, arch, 1.0, lambda x: x)
             continue
         f = min(1.0, -(-op.extent // op.slices) * op.slices_at_once / op.extent)
         runs = ceil(op.slices / op.slices_at_once)
@@ -122,7 +146,7 @@ def lower_graph(graph, arch, elem: int = 2) -> GpuProgram:
                                                {name_of(src): nb}, {}, {"fp32.add": 2 * body.compute[2]},
                                                wave_ctas(arch)))
             for body in op.body:
-                kernels += _op_kernels(body, graph, arch, elem, f, name_of)
+                kernels += _op_kernels(body, graph, arch, f, name_of)
     inputs = {n: t.nbytes for n, t in graph.tensors.items() if t.role != "activation"}
     return GpuProgram(graph.name, tuple(kernels), inputs)
 
