@@ -18,9 +18,9 @@ Element bytes are the op's input dtype; fp32 GEMMs and convolutions (SVD's upcas
 the tensor cores, as PyTorch's cuDNN convolutions do by default with TF32 (an assumption: TF32's
 rate is taken as the fp16 rate of the preset).
 
-Timing: the GPU family's stream and CTA model (archsim/gpu/sim.py: ``kernel_cycles``, the L2
-model, host launch rate, ``PASSES`` back-to-back passes, the last one reported), with one
-difference: kernels are cached by content (shape, bytes, work, L2 miss fractions), not by
+Timing: the GPU family's loop protocol and CTA model (archsim/gpu/sim.py: ``kernel_cycles``,
+the L2 model carried through ``PASSES`` iterations, an iteration = max(host launches, GPU time)),
+with one difference: kernels are cached by content (shape, bytes, work, L2 miss fractions), not by
 position, so the thousands of repeated kernels of a UNet step are simulated once.
 tests/mappings/test_gpu_graph.py checks that this equals ``simulate_gpu`` exactly.
 Peak memory of the graphs comes from workloads/graphs/liveness.py (the GPU allocator's peak of
@@ -53,6 +53,7 @@ def _gemm_cached(arch, M: int, N: int, K: int, elem: int, batch: int):
     key = (id(arch), M, N, K, elem, batch)
     if key not in _GEMM_CACHE:
         _GEMM_CACHE[key] = (arch, tuple(gemm_kernels(arch, "gemm", M, N, K, elem, "A", "B", "C", batch)[0]))
+    # (the arch is kept with the entry so its id cannot be reused by another object)
     return _GEMM_CACHE[key][1]
 
 
@@ -222,39 +223,35 @@ def time_program(program: GpuProgram, arch, peak_bytes: int = 0, fidelity: str =
     if fidelity not in ("event", "bound"):
         raise ValueError(f"fidelity: expected event or bound, got {fidelity!r}")
     gpu = arch.gpu
+    for k in program.kernels:
+        check_kernel(k, gpu)
     clock = arch.clock_hz
     host, overhead = gpu.launch_overhead_s * clock, gpu.kernel_overhead_s * clock
-    traffic = _traffic(program, arch)
-    end, pass_end, issued = 0.0, [], 0
+    gpu_cycles = 0.0
     busy: dict[str, float] = {}
     actions: dict[str, float] = {}
     dram = 0.0
     events = simulated = extrapolated = 0
-    for p in range(PASSES):
-        for k, (d_read, d_write) in zip(program.kernels, traffic[p]):
-            if fidelity == "bound":
-                cycles, k_busy, k_events, k_sim, k_extra = _bound_cycles(k, arch, d_read, d_write), {}, 0, 0, 0
-            else:
-                fr = min(1.0, d_read / k.load_bytes) if k.load_bytes else 0.0
-                fw = min(1.0, d_write / k.store_bytes_total) if k.store_bytes_total else 0.0
-                key = (arch.name, id(arch), _content(k), fr, fw)
-                if key not in _KERNEL_CACHE:
-                    _KERNEL_CACHE[key] = (arch, kernel_cycles(k, arch, fr, fw))
-                cycles, k_busy, k_events, k_sim, k_extra = _KERNEL_CACHE[key][1]
-            start = max(end, issued * host)
-            issued += 1
-            end = start + overhead + cycles
-            if p == PASSES - 1:
-                for x, b in k_busy.items():
-                    busy[x] = busy.get(x, 0.0) + b
-                for a, n in _actions(k, arch, d_read, d_write).items():
-                    actions[a] = actions.get(a, 0.0) + n
-                dram += d_read + d_write
-                events += k_events
-                simulated += k_sim
-                extrapolated += k_extra
-        pass_end.append(end)
-    cycles = pass_end[-1] - pass_end[-2]
+    for k, (d_read, d_write) in zip(program.kernels, _traffic(program, arch)[-1]):   # the last pass
+        if fidelity == "bound":
+            cycles, k_busy, k_events, k_sim, k_extra = _bound_cycles(k, arch, d_read, d_write), {}, 0, 0, 0
+        else:
+            fr = min(1.0, d_read / k.load_bytes) if k.load_bytes else 0.0
+            fw = min(1.0, d_write / k.store_bytes_total) if k.store_bytes_total else 0.0
+            key = (arch.name, id(arch), _content(k), fr, fw)
+            if key not in _KERNEL_CACHE:
+                _KERNEL_CACHE[key] = (arch, kernel_cycles(k, arch, fr, fw))
+            cycles, k_busy, k_events, k_sim, k_extra = _KERNEL_CACHE[key][1]
+        gpu_cycles += overhead + cycles
+        for x, b in k_busy.items():
+            busy[x] = busy.get(x, 0.0) + b
+        for a, n in _actions(k, arch, d_read, d_write).items():
+            actions[a] = actions.get(a, 0.0) + n
+        dram += d_read + d_write
+        events += k_events
+        simulated += k_sim
+        extrapolated += k_extra
+    cycles = max(len(program.kernels) * host, gpu_cycles)
     servers = {u: gpu.sms for u in ("mma", "fp32", "sfu") if u in arch.units}
     servers.update(l2=1, dram=1, smem=gpu.sms)
     l2_bytes = sum(k.load_bytes + k.store_bytes_total for k in program.kernels)

@@ -6,7 +6,7 @@ Point keys: ``model`` (animatediff | svd | svd_xt), ``height``, ``width``, ``fra
 ``groupnorm`` (two_pass | per_slice), ``attention`` (unfused | fused; default per model),
 ``rehash_from_level`` (3), ``key_every`` (2), ``arch`` (a GPU-family preset), ``fidelity``
 (``bound``: the GPU family's per-kernel roofline, default; ``event``: the event simulation,
-repeated kernels simulated once). Memory: workloads/graphs/liveness.py over every phase of the
+repeated kernels simulated once), and ``arch.<path>`` overrides of the preset. Memory: workloads/graphs/liveness.py over every phase of the
 generation (docs/video.md). Latency and energy: every phase lowered to a GPU program
 (mappings/gpu/graph.py), timed once and multiplied by its repeat count.
 """
@@ -28,8 +28,8 @@ from workloads.graphs import GraphError, latent_shape  # noqa: E402
 from workloads.graphs.pipeline import VIDEO_MODELS, pipeline_memory, plan_pipeline  # noqa: E402
 
 from ..evaluators import Evaluator, register  # noqa: E402
-from ..params import ParamError  # noqa: E402
-from ..report import markdown_table  # noqa: E402
+from ..params import ParamError, study_classifier  # noqa: E402
+from ..report import markdown_table, save_plot  # noqa: E402
 
 PLAN_KEYS = ("model", "height", "width", "frames", "steps", "variant", "slices", "slices_at_once",
              "groupnorm", "attention", "rehash_from_level", "key_every")
@@ -38,10 +38,7 @@ SMALL_CARD = "rtx2080ti"    # the 11 GB card (archsim/presets/rtx2080ti.yaml)
 GB = 1e9
 
 
-def classify(key: str) -> str:
-    if key in KEYS:
-        return "name"
-    raise ParamError(f"{key}: unknown parameter of the video study; expected one of {', '.join(KEYS)}")
+classify = study_classifier("video", KEYS)
 
 
 @functools.lru_cache(maxsize=64)
@@ -50,16 +47,16 @@ def _plan(plan_json: str):
 
 
 @functools.lru_cache(maxsize=16)
-def _arch(name: str):
-    arch = archsim.load_arch(name)
+def _arch(name: str, overrides_json: str = "{}"):
+    arch = archsim.load_arch(name, json.loads(overrides_json))
     if arch.gpu is None:
         raise ParamError(f"arch: {name} is not a GPU-family preset (family {arch.family})")
     return arch
 
 
 @functools.lru_cache(maxsize=256)
-def _phase_cost(plan_json: str, phase: str, arch_name: str, fidelity: str):
-    plan, arch = _plan(plan_json), _arch(arch_name)
+def _phase_cost(plan_json: str, phase: str, arch_name: str, overrides_json: str, fidelity: str):
+    plan, arch = _plan(plan_json), _arch(arch_name, overrides_json)
     graph = next(p.graph for p in plan.phases if p.name == phase)
     program = lower_graph(graph, arch)
     result = time_program(program, arch, fidelity=fidelity)
@@ -75,7 +72,8 @@ def evaluate(params: dict, seed: int = 0) -> dict:
     plan_params = {k: params[k] for k in PLAN_KEYS if k in params}
     plan_json = json.dumps(plan_params, sort_keys=True)
     plan = _plan(plan_json)
-    arch = _arch(str(params.get("arch", "a100_80gb")))
+    overrides_json = json.dumps({k[5:]: v for k, v in params.items() if k.startswith("arch.")}, sort_keys=True)
+    arch = _arch(str(params.get("arch", "a100_80gb")), overrides_json)
     peak, phase, timelines = pipeline_memory(plan)
     record = {"peak_bytes": peak, "peak_gb": peak / GB, "peak_phase": phase,
               "peak_op": timelines[phase].peak_op,
@@ -86,7 +84,8 @@ def evaluate(params: dict, seed: int = 0) -> dict:
     for p in plan.phases:
         if not p.count:
             continue
-        seconds, pj, kernels = _phase_cost(plan_json, p.name, arch.name, fidelity)
+        seconds, pj, kernels = _phase_cost(plan_json, p.name, str(params.get("arch", "a100_80gb")),
+                                           overrides_json, fidelity)
         record[f"{p.name}_s"] = seconds
         record[f"{p.name}_kernels"] = kernels
         record[f"{p.name}_count"] = p.count
@@ -155,17 +154,14 @@ def report_sections(ok: pd.DataFrame, meta: dict, out_dir: Path) -> list[str]:
     if rows:
         lines += ["### Against the paper (A100 measurements; docs/video.md explains the gaps)", "",
                   markdown_table(pd.DataFrame(rows)), ""]
-    (out_dir / "plots").mkdir(exist_ok=True)
     for model in sorted(ok["model"].unique()):
-        path = out_dir / "plots" / f"video_timeline_{model}.png"
         sub = ok[(ok["model"] == model) & (ok["variant"] == "rehash")].sort_values("peak_gb")
-        if len(sub):
-            _plot_timelines(ok[ok["model"] == model].iloc[0], sub.iloc[0], path)
-            lines += [f"![memory timeline of {model}: baseline vs streamlined]"
-                      f"(plots/{path.name})", ""]
-    path = out_dir / "plots" / "video_pareto.png"
-    _plot_pareto(ok, path)
-    lines += ["![latency vs peak memory over the slice count](plots/video_pareto.png)", ""]
+        base = ok[(ok["model"] == model) & (ok["variant"] == "baseline")]
+        if len(sub) and len(base):
+            name = save_plot(_plot_timelines(base.iloc[0], sub.iloc[0]), out_dir, f"video_timeline_{model}.png")
+            lines += [f"![memory timeline of {model}: baseline vs streamlined](plots/{name})", ""]
+    name = save_plot(_plot_pareto(ok), out_dir, "video_pareto.png")
+    lines += [f"![latency vs peak memory over the slice count](plots/{name})", ""]
     return lines
 
 
@@ -178,7 +174,7 @@ def _plan_of(row):
     return plan_pipeline(**{k: _plain(row[k]) for k in PLAN_KEYS if k in row.index and pd.notna(row[k])})
 
 
-def _plot_timelines(base_row, stream_row, path: Path) -> None:
+def _plot_timelines(base_row, stream_row):
     """Live bytes per original op (a sliced composite spans the ops it runs), one UNet step (the
     key step under rehash) then the VAE decode, baseline vs streamlined."""
     fig, ax = plt.subplots(figsize=(8, 3.6))
@@ -200,12 +196,10 @@ def _plot_timelines(base_row, stream_row, path: Path) -> None:
     ax.set_ylabel("live GB")
     ax.legend(fontsize=7)
     ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    return fig
 
 
-def _plot_pareto(ok: pd.DataFrame, path: Path) -> None:
+def _plot_pareto(ok: pd.DataFrame):
     fig, ax = plt.subplots(figsize=(6, 4))
     for (model, arch, variant), g in ok.groupby(["model", "arch", "variant"]):
         g = g.sort_values("peak_gb")
@@ -216,9 +210,7 @@ def _plot_pareto(ok: pd.DataFrame, path: Path) -> None:
     ax.set_ylabel("generation latency (s)")
     ax.legend(fontsize=6)
     ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    return fig
 
 
 register(Evaluator("video", "Video diffusion (AnimateDiff, SVD) peak memory and latency under "
