@@ -19,7 +19,7 @@ def _spec(tmp_path, fixed: str, axes: str = "") -> str:
      "slices: 9 exceeds the sliced axis"),
     ("{model: animatediff, variant: baseline, arch: a100_80gb, width: 516}", "", "width: 516 is not divisible by the latent factor 8"),
     ("{model: svd, variant: baseline, arch: a100_80gb, height: 584}", "", "height: latent 73 is not divisible by the UNet's downsampling"),
-    ("{model: animatediff, variant: baseline, arch: a100_80gb, slice: 2}", "", "slice: unknown parameter of the video study"),
+    ("{model: animatediff, variant: baseline, arch: a100_80gb, slice: 2}", "", "slice: unknown parameter of the video evaluator"),
 ])
 def test_bad_input_is_one_line(tmp_path, capsys, fixed, axes, message):
     code = main(["sweep", _spec(tmp_path, fixed, axes), "--out", str(tmp_path / "out"), "--no-progress"])
