@@ -27,7 +27,7 @@ from mappings.gpu.graph import lower_graph, time_program  # noqa: E402
 from workloads.graphs import GraphError, latent_shape  # noqa: E402
 from workloads.graphs.pipeline import VIDEO_MODELS, pipeline_memory, plan_pipeline  # noqa: E402
 
-from ..evaluators import Evaluator, register  # noqa: E402
+from ..evaluators import Evaluator, Param, register  # noqa: E402
 from ..params import ParamError, study_classifier  # noqa: E402
 from ..report import markdown_table, save_plot  # noqa: E402
 
@@ -98,7 +98,7 @@ def evaluate(params: dict, seed: int = 0) -> dict:
     return record
 
 
-def validate(params: dict) -> None:
+def check(params: dict) -> None:
     """Bad input before any point runs: unknown keys, a resolution the latent factor (8) or the
     UNet's downsampling (8) does not divide, a slice count beyond the sliced axis (batch x frames
     for spatial layers, the deepest latent width for temporal layers)."""
@@ -213,8 +213,27 @@ def _plot_pareto(ok: pd.DataFrame):
     return fig
 
 
+PARAMS = (
+    Param("model", "animatediff | svd | svd_xt", "required", "the video model (docs/video.md)"),
+    Param("variant", "baseline | slicer | grouping | rehash", "required",
+          "Streamlined Inference variant (grouping includes the slicer; rehash includes grouping)"),
+    Param("height", "int", "512 (AnimateDiff), 576 (SVD)", "image height; divisible by 64"),
+    Param("width", "int", "512 (AnimateDiff), 1024 (SVD)", "image width; divisible by 64"),
+    Param("frames", "int", "16 / 14 / 25", "frames generated"),
+    Param("steps", "int", "25", "denoising steps"),
+    Param("slices", "int", "8", "slices of every sliced layer or group (uneven allowed)"),
+    Param("slices_at_once", "int", "1", "slices of a group run together"),
+    Param("groupnorm", "two_pass | per_slice", "two_pass", "GroupNorm statistics spanning frames"),
+    Param("attention", "unfused | fused", "unfused (AnimateDiff), fused (SVD)", "attention kernels"),
+    Param("rehash_from_level", "1..3", "3", "UNet levels skipped at Step Rehash reuse steps"),
+    Param("key_every", "int", "2", "a key step every this many steps"),
+    Param("arch", "GPU preset", "a100_80gb", "a family: gpu preset (`archsim list`)"),
+    Param("fidelity", "bound | event", "bound", "per-kernel roofline or event simulation"),
+    Param("arch.<path>", "number", "the preset's value", "override one preset field (it must exist)"),
+)
+
 register(Evaluator("video", "Video diffusion (AnimateDiff, SVD) peak memory and latency under "
                    "Streamlined Inference on GPU-family presets", ("model", "variant"), classify,
                    evaluate, report_sections,
                    is_workload_key=lambda key: key in ("model", "height", "width", "frames", "steps"),
-                   validate=validate))
+                   params=PARAMS, check=check))

@@ -1,4 +1,4 @@
-"""The video study: bad input is one `error:` line (exit 2) before any point runs; a small point's
+"""The video study: bad input is one `error:` line (exit 2) before any point runs (sweeps.validate); a small point's
 record is consistent (latency = sum of phases x repeats, fit flags) and deterministic."""
 import pytest
 
@@ -16,10 +16,10 @@ def _spec(tmp_path, fixed: str, axes: str = "") -> str:
 
 @pytest.mark.parametrize("fixed,axes,message", [
     ("{model: animatediff, variant: grouping, arch: a100_80gb}", "{slices: [4, 9]}",
-     "slices: 9 exceeds the sliced axis"),
-    ("{model: animatediff, variant: baseline, arch: a100_80gb, width: 516}", "", "width: 516 is not divisible by the latent factor 8"),
-    ("{model: svd, variant: baseline, arch: a100_80gb, height: 584}", "", "height: latent 73 is not divisible by the UNet's downsampling"),
-    ("{model: animatediff, variant: baseline, arch: a100_80gb, slice: 2}", "", "slice: unknown parameter of the video evaluator"),
+     "9 exceeds the sliced axis"),
+    ("{model: animatediff, variant: baseline, arch: a100_80gb, width: 516}", "", "516 is not divisible by the latent factor 8"),
+    ("{model: svd, variant: baseline, arch: a100_80gb, height: 584}", "", "latent 73 is not divisible by the UNet's downsampling"),
+    ("{model: animatediff, variant: baseline, arch: a100_80gb, slice: 2}", "", "unknown parameter of the video evaluator"),
 ])
 def test_bad_input_is_one_line(tmp_path, capsys, fixed, axes, message):
     code = main(["sweep", _spec(tmp_path, fixed, axes), "--out", str(tmp_path / "out"), "--no-progress"])
