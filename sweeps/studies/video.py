@@ -1,0 +1,239 @@
+"""The ``video`` study: will a video diffusion model fit on a GPU, and how fast, under which
+Streamlined Inference variant and slice count?
+
+Point keys: ``model`` (animatediff | svd | svd_xt), ``height``, ``width``, ``frames``, ``steps``
+(25), ``variant`` (baseline | slicer | grouping | rehash), ``slices``, ``slices_at_once``,
+``groupnorm`` (two_pass | per_slice), ``attention`` (unfused | fused; default per model),
+``rehash_from_level`` (3), ``key_every`` (2), ``arch`` (a GPU-family preset), ``fidelity``
+(``bound``: the GPU family's per-kernel roofline, default; ``event``: the event simulation,
+repeated kernels simulated once), and ``arch.<path>`` overrides of the preset. Memory: workloads/graphs/liveness.py over every phase of the
+generation (docs/video.md). Latency and energy: every phase lowered to a GPU program
+(mappings/gpu/graph.py), timed once and multiplied by its repeat count.
+"""
+from __future__ import annotations
+
+import functools
+import json
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+
+import archsim  # noqa: E402
+from mappings.gpu.graph import lower_graph, time_program  # noqa: E402
+from workloads.graphs import GraphError, latent_shape  # noqa: E402
+from workloads.graphs.pipeline import VIDEO_MODELS, pipeline_memory, plan_pipeline  # noqa: E402
+
+from ..evaluators import Evaluator, Param, register  # noqa: E402
+from ..params import ParamError, study_classifier  # noqa: E402
+from ..report import markdown_table, save_plot  # noqa: E402
+
+PLAN_KEYS = ("model", "height", "width", "frames", "steps", "variant", "slices", "slices_at_once",
+             "groupnorm", "attention", "rehash_from_level", "key_every")
+KEYS = PLAN_KEYS + ("arch", "fidelity")
+SMALL_CARD = "rtx2080ti"    # the 11 GB card (archsim/presets/rtx2080ti.yaml)
+GB = 1e9
+
+
+classify = study_classifier("video", KEYS)
+
+
+@functools.lru_cache(maxsize=64)
+def _plan(plan_json: str):
+    return plan_pipeline(**json.loads(plan_json))
+
+
+@functools.lru_cache(maxsize=16)
+def _arch(name: str, overrides_json: str = "{}"):
+    arch = archsim.load_arch(name, json.loads(overrides_json))
+    if arch.gpu is None:
+        raise ParamError(f"arch: {name} is not a GPU-family preset (family {arch.family})")
+    return arch
+
+
+@functools.lru_cache(maxsize=256)
+def _phase_cost(plan_json: str, phase: str, arch_name: str, overrides_json: str, fidelity: str):
+    plan, arch = _plan(plan_json), _arch(arch_name, overrides_json)
+    graph = next(p.graph for p in plan.phases if p.name == phase)
+    program = lower_graph(graph, arch)
+    result = time_program(program, arch, fidelity=fidelity)
+    return result.seconds, archsim.energy(result, arch).total_pj, len(program.kernels)
+
+
+def evaluate(params: dict, seed: int = 0) -> dict:
+    for key in params:
+        classify(key)
+    fidelity = params.get("fidelity", "bound")
+    if fidelity not in ("bound", "event"):
+        raise ParamError(f"fidelity: expected bound or event, got {fidelity!r}")
+    plan_params = {k: params[k] for k in PLAN_KEYS if k in params}
+    plan_json = json.dumps(plan_params, sort_keys=True)
+    plan = _plan(plan_json)
+    overrides_json = json.dumps({k[5:]: v for k, v in params.items() if k.startswith("arch.")}, sort_keys=True)
+    arch = _arch(str(params.get("arch", "a100_80gb")), overrides_json)
+    peak, phase, timelines = pipeline_memory(plan)
+    record = {"peak_bytes": peak, "peak_gb": peak / GB, "peak_phase": phase,
+              "peak_op": timelines[phase].peak_op,
+              "fits": peak <= arch.levels["dram"].capacity_bytes,
+              "fits_11gb": peak <= _arch(SMALL_CARD).levels["dram"].capacity_bytes,
+              "dram_capacity_gb": arch.levels["dram"].capacity_bytes / GB, "fidelity": fidelity}
+    latency = energy = 0.0
+    for p in plan.phases:
+        if not p.count:
+            continue
+        seconds, pj, kernels = _phase_cost(plan_json, p.name, str(params.get("arch", "a100_80gb")),
+                                           overrides_json, fidelity)
+        record[f"{p.name}_s"] = seconds
+        record[f"{p.name}_kernels"] = kernels
+        record[f"{p.name}_count"] = p.count
+        record[f"{p.name}_peak_gb"] = timelines[p.name].peak_bytes / GB
+        latency += seconds * p.count
+        energy += pj * p.count
+    record.update(latency_s=latency, energy_j=energy * 1e-12,
+                  unet_parameters=next(p.graph for p in plan.phases).parameter_count(),
+                  **{k: v for k, v in plan.params.items() if k not in params})
+    return record
+
+
+def check(params: dict) -> None:
+    """Bad input before any point runs: unknown keys, a resolution the latent factor (8) or the
+    UNet's downsampling (8) does not divide, a slice count beyond the sliced axis (batch x frames
+    for spatial layers, the deepest latent width for temporal layers)."""
+    for key in params:
+        classify(key)
+    model = params.get("model", "animatediff")
+    if model not in VIDEO_MODELS:
+        raise ParamError(f"model: unknown video model {model!r}; known: {', '.join(VIDEO_MODELS)}")
+    _, frames, (h0, w0), *_ = VIDEO_MODELS[model]
+    try:
+        _, lat_w = latent_shape(params.get("height", h0), params.get("width", w0))
+    except GraphError as err:
+        raise ParamError(str(err)) from None
+    slices = params.get("slices", 1)
+    if params.get("variant", "baseline") != "baseline":
+        if isinstance(slices, bool) or not isinstance(slices, int) or slices < 1:
+            raise ParamError(f"slices: expected a positive integer, got {slices!r}")
+        axis = min(2 * params.get("frames", frames), lat_w >> 3)
+        if slices > axis:
+            raise ParamError(f"slices: {slices} exceeds the sliced axis ({axis}: the deepest latent "
+                             f"width, or batch x frames)")
+
+
+# ---- report ----------------------------------------------------------------------------------
+def _label(row) -> str:
+    if row["variant"] == "baseline":
+        return "baseline"
+    return f"{row['variant']} x{int(row['slices'])}"
+
+
+def report_sections(ok: pd.DataFrame, meta: dict, out_dir: Path) -> list[str]:
+    ok = ok.copy()
+    ok["config"] = ok.apply(_label, axis=1)
+    lines = ["## Streamlined video diffusion: memory, latency, fit", ""]
+    cols = [c for c in ("model", "height", "width", "frames", "arch", "config", "peak_gb", "peak_phase",
+                        "fits", "fits_11gb", "latency_s", "energy_j", "fidelity") if c in ok.columns]
+    lines += [markdown_table(ok[cols].sort_values(cols[:6])), ""]
+    paper = {("animatediff", "baseline"): 41.7, ("animatediff", "streamlined"): 11.0,
+             ("svd", "baseline"): 39.49, ("svd", "streamlined"): 23.42}
+    rows = []
+    for (model, arch), g in ok.groupby(["model", "arch"]):
+        base = g[g["variant"] == "baseline"]
+        best = g[g["variant"] == "rehash"].sort_values("peak_gb")
+        if not len(base) or not len(best):
+            continue
+        b, s = base.iloc[0], best.iloc[0]
+        rows.append({"model": model, "arch": arch, "baseline_gb": b["peak_gb"],
+                     "paper_baseline_gb": paper.get((model, "baseline"), float("nan")),
+                     "streamlined_gb": s["peak_gb"], "streamlined_config": s["config"],
+                     "paper_streamlined_gb": paper.get((model, "streamlined"), float("nan")),
+                     "latency_ratio": b["latency_s"] / s["latency_s"], "paper_latency_ratio": 24.38 / 15.15
+                     if model == "animatediff" else float("nan")})
+    if rows:
+        lines += ["### Against the paper (A100 measurements; docs/video.md explains the gaps)", "",
+                  markdown_table(pd.DataFrame(rows)), ""]
+    for model in sorted(ok["model"].unique()):
+        sub = ok[(ok["model"] == model) & (ok["variant"] == "rehash")].sort_values("peak_gb")
+        base = ok[(ok["model"] == model) & (ok["variant"] == "baseline")]
+        if len(sub) and len(base):
+            name = save_plot(_plot_timelines(base.iloc[0], sub.iloc[0]), out_dir, f"video_timeline_{model}.png")
+            lines += [f"![memory timeline of {model}: baseline vs streamlined](plots/{name})", ""]
+    name = save_plot(_plot_pareto(ok), out_dir, "video_pareto.png")
+    lines += [f"![latency vs peak memory over the slice count](plots/{name})", ""]
+    return lines
+
+
+def _plain(value):
+    value = value.item() if hasattr(value, "item") else value
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+def _plan_of(row):
+    return plan_pipeline(**{k: _plain(row[k]) for k in PLAN_KEYS if k in row.index and pd.notna(row[k])})
+
+
+def _plot_timelines(base_row, stream_row):
+    """Live bytes per original op (a sliced composite spans the ops it runs), one UNet step (the
+    key step under rehash) then the VAE decode, baseline vs streamlined."""
+    fig, ax = plt.subplots(figsize=(8, 3.6))
+    for row, label in ((base_row, "baseline"), (stream_row, _label(stream_row))):
+        plan = _plan_of(row)
+        _, _, tl = pipeline_memory(plan)
+        xs, ys, x = [], [], 0
+        for phase in plan.phases:
+            if phase.name == "unet_reuse":
+                continue
+            t = tl[phase.name]
+            for op, total in zip(phase.graph.ops, t.totals):
+                width = len(op.body) or 1
+                xs += [x, x + width]
+                ys += [total / GB, total / GB]
+                x += width
+        ax.plot(xs, ys, lw=0.8, label=label)
+    ax.set_xlabel("op index (one UNet step, then the VAE decode)")
+    ax.set_ylabel("live GB")
+    ax.legend(fontsize=7)
+    ax.grid(alpha=0.3)
+    return fig
+
+
+def _plot_pareto(ok: pd.DataFrame):
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for (model, arch, variant), g in ok.groupby(["model", "arch", "variant"]):
+        g = g.sort_values("peak_gb")
+        ax.plot(g["peak_gb"], g["latency_s"], marker="o", lw=0.8, label=f"{model} {arch} {variant}")
+    ax.axvline(_arch(SMALL_CARD).levels["dram"].capacity_bytes / GB, color="grey", ls="--", lw=0.8)
+    ax.set_xscale("log")
+    ax.set_xlabel("peak memory (GB)")
+    ax.set_ylabel("generation latency (s)")
+    ax.legend(fontsize=6)
+    ax.grid(alpha=0.3)
+    return fig
+
+
+PARAMS = (
+    Param("model", "animatediff | svd | svd_xt", "required", "the video model (docs/video.md)"),
+    Param("variant", "baseline | slicer | grouping | rehash", "required",
+          "Streamlined Inference variant (grouping includes the slicer; rehash includes grouping)"),
+    Param("height", "int", "512 (AnimateDiff), 576 (SVD)", "image height; divisible by 64"),
+    Param("width", "int", "512 (AnimateDiff), 1024 (SVD)", "image width; divisible by 64"),
+    Param("frames", "int", "16 / 14 / 25", "frames generated"),
+    Param("steps", "int", "25", "denoising steps"),
+    Param("slices", "int", "8", "slices of every sliced layer or group (uneven allowed)"),
+    Param("slices_at_once", "int", "1", "slices of a group run together"),
+    Param("groupnorm", "two_pass | per_slice", "two_pass", "GroupNorm statistics spanning frames"),
+    Param("attention", "unfused | fused", "unfused (AnimateDiff), fused (SVD)", "attention kernels"),
+    Param("rehash_from_level", "1..3", "3", "UNet levels skipped at Step Rehash reuse steps"),
+    Param("key_every", "int", "2", "a key step every this many steps"),
+    Param("arch", "GPU preset", "a100_80gb", "a family: gpu preset (`archsim list`)"),
+    Param("fidelity", "bound | event", "bound", "per-kernel roofline or event simulation"),
+    Param("arch.<path>", "number", "the preset's value", "override one preset field (it must exist)"),
+)
+
+register(Evaluator("video", "Video diffusion (AnimateDiff, SVD) peak memory and latency under "
+                   "Streamlined Inference on GPU-family presets", ("model", "variant"), classify,
+                   evaluate, report_sections,
+                   is_workload_key=lambda key: key in ("model", "height", "width", "frames", "steps"),
+                   params=PARAMS, check=check))
