@@ -44,7 +44,7 @@ from .l2 import L2Cache
 from .memory import peak_bytes
 from .occupancy import check_kernel, ctas_per_sm
 
-__all__ = ["simulate_gpu", "bound_gpu", "MAX_CHUNKS", "PASSES"]
+__all__ = ["simulate_gpu", "bound_gpu", "dram_traffic", "kernel_actions", "MAX_CHUNKS", "PASSES"]
 
 PASSES = 3
 MAX_CHUNKS = 4          # main-loop chunks per CTA (the first is one step)
@@ -178,7 +178,8 @@ def kernel_cycles(kernel, arch, read_fraction: float, write_fraction: float, ful
     return t1 + waves * (t2 - t1), busy, d1.events + d2.events, n1 + n2, True
 
 
-def _actions(kernel, arch, dram_read: float, dram_write: float) -> dict[str, float]:
+def kernel_actions(kernel, arch, dram_read: float, dram_write: float) -> dict[str, float]:
+    """Energy actions of one kernel run given its DRAM traffic (see the module docstring)."""
     acts = {k: float(v) for k, v in kernel.work.items() if v}
     lv = arch.levels
     smem_read = kernel.ctas * kernel.steps * kernel.smem_bytes_per_step
@@ -191,21 +192,25 @@ def _actions(kernel, arch, dram_read: float, dram_write: float) -> dict[str, flo
     return acts
 
 
-def _traffic(program, arch):
-    """Per kernel of pass 1 and pass 2: (DRAM read bytes, DRAM write bytes) from the L2 model."""
+def dram_traffic(program, arch) -> list[list[tuple[float, float]]]:
+    """Per pass (``PASSES``) and kernel: (DRAM read bytes, DRAM write bytes) from the L2 model, with
+    each non-input tensor freed (dropped from L2) after the last kernel that touches it."""
     l2 = L2Cache(arch.levels["l2"].capacity_bytes)
     last = {}
     for i, k in enumerate(program.kernels):
         for t in (*k.reads, *k.writes):
             last[t] = i
+    frees: dict[int, list[str]] = {}
+    for t, j in last.items():
+        if t not in program.inputs:
+            frees.setdefault(j, []).append(t)
     passes = []
     for _ in range(PASSES):
         per_kernel = []
         for i, k in enumerate(program.kernels):
             per_kernel.append(l2.run_kernel(k, arch.gpu.sms * ctas_per_sm(k, arch.gpu)))
-            for t, j in last.items():
-                if j == i and t not in program.inputs:
-                    l2.free(t)
+            for t in frees.get(i, ()):
+                l2.free(t)
         passes.append(per_kernel)
     return passes
 
@@ -226,7 +231,7 @@ def simulate_gpu(program, arch, seed: int = 0) -> SimResult:
     clock = arch.clock_hz
     host = gpu.launch_overhead_s * clock
     overhead = gpu.kernel_overhead_s * clock
-    traffic = _traffic(program, arch)
+    traffic = dram_traffic(program, arch)
     cache: dict = {}
     gpu_cycles = 0.0
     busy: dict[str, float] = {}
@@ -245,7 +250,7 @@ def simulate_gpu(program, arch, seed: int = 0) -> SimResult:
                 gpu_cycles += overhead + cycles
                 for x, b in k_busy.items():
                     busy[x] = busy.get(x, 0.0) + b
-                for a, n in _actions(k, arch, d_read, d_write).items():
+                for a, n in kernel_actions(k, arch, d_read, d_write).items():
                     actions[a] = actions.get(a, 0.0) + n
                 dram["read"] += d_read
                 dram["write"] += d_write
@@ -272,7 +277,7 @@ def bound_gpu(program, arch) -> SimResult:
     launch rate; same loop protocol as :func:`simulate_gpu` and actions as :func:`simulate_gpu`."""
     gpu = _params(arch)
     clock = arch.clock_hz
-    traffic = _traffic(program, arch)
+    traffic = dram_traffic(program, arch)
     l2_bw = arch.levels["l2"].bandwidth_bytes_per_cycle
     dram_bw = arch.levels["dram"].bandwidth_bytes_per_cycle * gpu.dram_efficiency
     gpu_cycles = 0.0
@@ -291,7 +296,7 @@ def bound_gpu(program, arch) -> SimResult:
                        (d_read + d_write) / dram_bw)
             if p == PASSES - 1:
                 gpu_cycles += gpu.kernel_overhead_s * clock + body
-                for a, n in _actions(k, arch, d_read, d_write).items():
+                for a, n in kernel_actions(k, arch, d_read, d_write).items():
                     actions[a] = actions.get(a, 0.0) + n
                 dram_total += d_read + d_write
     cycles = max(len(program.kernels) * gpu.launch_overhead_s * clock, gpu_cycles)

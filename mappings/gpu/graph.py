@@ -33,8 +33,7 @@ from dataclasses import replace
 from math import ceil
 
 from archsim.gpu import GpuProgram, check_kernel, ctas_per_sm, kernel_cycles
-from archsim.gpu.l2 import L2Cache
-from archsim.gpu.sim import PASSES
+from archsim.gpu.sim import dram_traffic, kernel_actions
 from archsim.result import SimResult
 
 from .kernels import FP32, elementwise, fused_attention, rowwise, wave_ctas
@@ -167,32 +166,6 @@ def _content(k) -> tuple:
             k.store_bytes_per_step, k.prologue_load_bytes, tuple(sorted(k.epilogue_work.items())))
 
 
-def _traffic(program, arch):
-    l2 = L2Cache(arch.levels["l2"].capacity_bytes)
-    last = {}
-    for i, k in enumerate(program.kernels):
-        for t in (*k.reads, *k.writes):
-            last[t] = i
-    frees: dict[int, list[str]] = {}
-    for t, j in last.items():
-        if t not in program.inputs:
-            frees.setdefault(j, []).append(t)
-    passes = []
-    for _ in range(PASSES):
-        per_kernel = []
-        for i, k in enumerate(program.kernels):
-            per_kernel.append(l2.run_kernel(k, arch.gpu.sms * ctas_per_sm(k, arch.gpu)))
-            for t in frees.get(i, ()):
-                l2.free(t)
-        passes.append(per_kernel)
-    return passes
-
-
-def _actions(kernel, arch, dram_read: float, dram_write: float) -> dict[str, float]:
-    from archsim.gpu.sim import _actions as gpu_actions      # the family's own action counting
-    return gpu_actions(kernel, arch, dram_read, dram_write)
-
-
 _BOUND_CACHE: dict = {}
 
 
@@ -232,7 +205,7 @@ def time_program(program: GpuProgram, arch, peak_bytes: int = 0, fidelity: str =
     actions: dict[str, float] = {}
     dram = 0.0
     events = simulated = extrapolated = 0
-    for k, (d_read, d_write) in zip(program.kernels, _traffic(program, arch)[-1]):   # the last pass
+    for k, (d_read, d_write) in zip(program.kernels, dram_traffic(program, arch)[-1]):   # the last pass
         if fidelity == "bound":
             cycles, k_busy, k_events, k_sim, k_extra = _bound_cycles(k, arch, d_read, d_write), {}, 0, 0, 0
         else:
@@ -245,7 +218,7 @@ def time_program(program: GpuProgram, arch, peak_bytes: int = 0, fidelity: str =
         gpu_cycles += overhead + cycles
         for x, b in k_busy.items():
             busy[x] = busy.get(x, 0.0) + b
-        for a, n in _actions(k, arch, d_read, d_write).items():
+        for a, n in kernel_actions(k, arch, d_read, d_write).items():
             actions[a] = actions.get(a, 0.0) + n
         dram += d_read + d_write
         events += k_events
