@@ -17,7 +17,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["ConvLayer", "layer_analysis"]
+__all__ = ["ConvLayer", "layer_analysis", "output_extent"]
+
+
+def output_extent(size: int, kernel: int, stride: int, padding: int) -> int:
+    """Output height or width of a convolution or pooling window over ``size`` input pixels."""
+    return (size + 2 * padding - kernel) // stride + 1
 
 
 @dataclass(frozen=True)
@@ -57,11 +62,11 @@ class ConvLayer:
 
     @property
     def h_out(self) -> int:
-        return (self.h_in + 2 * self.padding - self.kernel) // self.stride + 1
+        return output_extent(self.h_in, self.kernel, self.stride, self.padding)
 
     @property
     def w_out(self) -> int:
-        return (self.w_in + 2 * self.padding - self.kernel) // self.stride + 1
+        return output_extent(self.w_in, self.kernel, self.stride, self.padding)
 
     @property
     def group_size(self) -> int:

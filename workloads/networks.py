@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from workloads.conv_layers import ConvLayer
+from workloads.conv_layers import ConvLayer, output_extent
 
 __all__ = ["Network", "PoolLayer", "AddLayer", "NETWORKS", "FORMS", "build_network", "matched_e2gc", "matched_fggc",
            "MOBILENET_V1_BLOCKS", "RESNEXT50_STAGES", "PUBLISHED", "grouped_layers"]
@@ -58,11 +58,11 @@ class PoolLayer:
 
     @property
     def h_out(self) -> int:
-        return (self.h_in + 2 * self.padding - self.kernel) // self.stride + 1
+        return output_extent(self.h_in, self.kernel, self.stride, self.padding)
 
     @property
     def w_out(self) -> int:
-        return (self.w_in + 2 * self.padding - self.kernel) // self.stride + 1
+        return output_extent(self.w_in, self.kernel, self.stride, self.padding)
 
     def input_words(self, batch: int = 1) -> int:
         return batch * self.h_in * self.w_in * self.channels
