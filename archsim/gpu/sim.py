@@ -8,7 +8,8 @@ Model (numbers from the preset's ``gpu:`` section, units and levels; docs/gpu.md
   its CTA phase. In the loop's steady state an iteration of n kernels therefore takes
   max(n x launch_overhead, sum over kernels of (kernel_overhead + CTA phase)): host-bound when
   launches dominate, GPU-bound otherwise. The L2 state is carried through ``PASSES`` = 3
-  iterations and the record describes the last one (its time, actions and DRAM traffic).
+  iterations and the record describes the last one (its time, actions and DRAM traffic); only the
+  last is timed. Kernel timings are cached per process (:func:`kernel_cycles`).
 * CTAs. A kernel's CTAs are dispatched in index order to SM slots as slots free up (breadth-first
   over SMs at start: CTA i of the first wave goes to SM i mod SMs), up to the occupancy limit per
   SM (archsim/gpu/occupancy.py), so waves and tails emerge. Each CTA runs its prologue load, its
@@ -159,10 +160,35 @@ class _Device:
         return out
 
 
+# Per-process cache of kernel_cycles results: (machine, _timing_key, DRAM fractions, full) -> result.
+# Exact: the simulation is deterministic and reads nothing else (tests/gpu/test_kernel_cache.py).
+KERNEL_CACHE_SIZE = 1 << 16
+_KERNEL_CACHE: dict[tuple, tuple] = {}
+
+
+def _machine_key(arch) -> str:
+    """What a kernel's cycles read of the machine: its units, levels and gpu section."""
+    return arch.model_dump_json(include={"units", "levels", "gpu"})
+
+
 def kernel_cycles(kernel, arch, read_fraction: float, write_fraction: float, full: bool = False):
     """(cycles of the CTA phase, busy per resource, events, CTAs simulated, extrapolated?);
-    ``full`` simulates every CTA (no wave extrapolation)."""
+    ``full`` simulates every CTA (no wave extrapolation). Equal kernels (names and tensors aside)
+    on equal machines are simulated once per process (``KERNEL_CACHE_SIZE`` entries; 0 disables)."""
     gpu = _params(arch)
+    key = (_machine_key(arch), _timing_key(kernel), read_fraction, write_fraction, full)
+    hit = _KERNEL_CACHE.get(key)
+    if hit is None:
+        hit = _simulate_kernel(kernel, arch, gpu, read_fraction, write_fraction, full)
+        if KERNEL_CACHE_SIZE > 0:
+            if len(_KERNEL_CACHE) >= KERNEL_CACHE_SIZE:
+                _KERNEL_CACHE.pop(next(iter(_KERNEL_CACHE)))
+            _KERNEL_CACHE[key] = hit
+    cycles, busy, events, simulated, extrapolated = hit
+    return cycles, dict(busy), events, simulated, extrapolated
+
+
+def _simulate_kernel(kernel, arch, gpu, read_fraction: float, write_fraction: float, full: bool):
     slots = gpu.sms * ctas_per_sm(kernel, gpu)
     n = kernel.ctas
     if full or n <= 3 * slots:
@@ -232,31 +258,25 @@ def simulate_gpu(program, arch, seed: int = 0) -> SimResult:
     host = gpu.launch_overhead_s * clock
     overhead = gpu.kernel_overhead_s * clock
     traffic = dram_traffic(program, arch)
-    cache: dict = {}
     gpu_cycles = 0.0
     busy: dict[str, float] = {}
     actions: dict[str, float] = {}
     dram = {"read": 0.0, "write": 0.0}
     events = simulated = extrapolated = 0
-    for p in range(PASSES):
-        for i, (k, (d_read, d_write)) in enumerate(zip(program.kernels, traffic[p])):
-            fr = min(1.0, d_read / k.load_bytes) if k.load_bytes else 0.0
-            fw = min(1.0, d_write / k.store_bytes_total) if k.store_bytes_total else 0.0
-            key = (_timing_key(k), fr, fw)
-            if key not in cache:
-                cache[key] = kernel_cycles(k, arch, fr, fw)
-            cycles, k_busy, k_events, k_sim, k_extra = cache[key]
-            if p == PASSES - 1:
-                gpu_cycles += overhead + cycles
-                for x, b in k_busy.items():
-                    busy[x] = busy.get(x, 0.0) + b
-                for a, n in kernel_actions(k, arch, d_read, d_write).items():
-                    actions[a] = actions.get(a, 0.0) + n
-                dram["read"] += d_read
-                dram["write"] += d_write
-                events += k_events
-                simulated += k_sim
-                extrapolated += k_extra
+    for k, (d_read, d_write) in zip(program.kernels, traffic[-1]):   # the record describes the last pass
+        fr = min(1.0, d_read / k.load_bytes) if k.load_bytes else 0.0
+        fw = min(1.0, d_write / k.store_bytes_total) if k.store_bytes_total else 0.0
+        cycles, k_busy, k_events, k_sim, k_extra = kernel_cycles(k, arch, fr, fw)
+        gpu_cycles += overhead + cycles
+        for x, b in k_busy.items():
+            busy[x] = busy.get(x, 0.0) + b
+        for a, n in kernel_actions(k, arch, d_read, d_write).items():
+            actions[a] = actions.get(a, 0.0) + n
+        dram["read"] += d_read
+        dram["write"] += d_write
+        events += k_events
+        simulated += k_sim
+        extrapolated += k_extra
     cycles = max(len(program.kernels) * host, gpu_cycles)
     servers = {u: gpu.sms for u in _UNITS if u in arch.units}
     servers.update(l2=1, dram=1, smem=gpu.sms)

@@ -18,6 +18,8 @@ A network point runs the E2GC form with group size G and its matched-complexity 
 """
 from __future__ import annotations
 
+from functools import lru_cache
+
 import archsim
 from archsim.families import get_family
 from archsim.record import result_metrics
@@ -35,6 +37,12 @@ KEYS = ("arch", "network", "G", "C", "H", "batch", "precision", "stride", "kerne
 FIDELITIES = ("event", "bound")
 ELEM = {"fp16": 2, "bf16": 2, "fp32": 4}
 NETWORK_RESOLUTION = 224
+
+
+@lru_cache(maxsize=None)
+def _load_arch(name: str):
+    """A preset parsed once per process (presets are frozen; points check and run many per preset)."""
+    return archsim.load_arch(name)
 
 
 def classify(key: str) -> str:
@@ -80,7 +88,7 @@ def _resolve(params: dict):
         classify(key)
     if "arch" not in params:
         raise ParamError("arch: required")
-    arch = archsim.load_arch(str(params["arch"]))
+    arch = _load_arch(str(params["arch"]))
     if arch.family != "gpu":
         raise ParamError(f"arch: the e2gc study runs GPU presets; {arch.name} is a {arch.family} machine")
     precision = str(params.get("precision", "fp16"))
