@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 import time
 
-from sweeps.studies.video import evaluate
+from sweeps.studies.streamlined import evaluate
 
 POINTS = [dict(variant="baseline"), dict(variant="grouping", slices=4), dict(variant="rehash", slices=4),
           dict(variant="grouping", slices=8)]

@@ -12,3 +12,7 @@ from .sim import bound_gpu, kernel_cycles, simulate_gpu
 
 __all__ = ["GpuParams", "GpuProgram", "Kernel", "PRECISIONS", "ROUND_BYTES", "bound_gpu",
            "check_kernel", "ctas_per_sm", "kernel_cycles", "liveness", "peak_bytes", "simulate_gpu"]
+
+from .sim import kernel_bound_cycles  # noqa: E402
+
+__all__ += ["kernel_bound_cycles"]

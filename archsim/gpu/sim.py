@@ -291,34 +291,37 @@ def simulate_gpu(program, arch, seed: int = 0) -> SimResult:
                   "static_power_w": arch.static_power_w or 0.0})
 
 
+def kernel_bound_cycles(kernel, arch, dram_read: float, dram_write: float) -> float:
+    """A closed-form lower bound on one kernel's CTA phase (cycles, without the kernel overhead):
+    max(compute at the pipes' peak over all SMs, L2 bytes / L2 bandwidth, DRAM bytes / sustained
+    DRAM bandwidth), given the kernel's DRAM read and write bytes."""
+    gpu = _params(arch)
+    compute = 0.0
+    for unit in _UNITS:
+        if unit in arch.units:
+            u = arch.units[unit]
+            lane_cycles = sum(n * u.cycles_per_op[a.split(".")[1]] for a, n in kernel.work.items()
+                              if a.startswith(unit + "."))
+            compute = max(compute, lane_cycles / (u.lanes * gpu.sms))
+    l2 = (kernel.load_bytes + kernel.store_bytes_total) / arch.levels["l2"].bandwidth_bytes_per_cycle
+    dram = (dram_read + dram_write) / (arch.levels["dram"].bandwidth_bytes_per_cycle * gpu.dram_efficiency)
+    return max(compute, l2, dram)
+
+
 def bound_gpu(program, arch) -> SimResult:
-    """A lower bound per kernel: max(compute at the pipes' peak, L2 bytes / L2 bandwidth, DRAM
-    bytes / sustained DRAM bandwidth) plus the kernel overhead, on the stream with the host's
-    launch rate; same loop protocol as :func:`simulate_gpu` and actions as :func:`simulate_gpu`."""
+    """A lower bound per kernel (:func:`kernel_bound_cycles`) plus the kernel overhead, on the
+    stream with the host's launch rate; same loop protocol as :func:`simulate_gpu` and actions as :func:`simulate_gpu`."""
     gpu = _params(arch)
     clock = arch.clock_hz
     traffic = dram_traffic(program, arch)
-    l2_bw = arch.levels["l2"].bandwidth_bytes_per_cycle
-    dram_bw = arch.levels["dram"].bandwidth_bytes_per_cycle * gpu.dram_efficiency
     gpu_cycles = 0.0
     actions: dict[str, float] = {}
     dram_total = 0.0
-    for p in range(PASSES):
-        for k, (d_read, d_write) in zip(program.kernels, traffic[p]):
-            compute = 0.0
-            for unit in _UNITS:
-                if unit in arch.units:
-                    u = arch.units[unit]
-                    lane_cycles = sum(n * u.cycles_per_op[a.split(".")[1]] for a, n in k.work.items()
-                                      if a.startswith(unit + "."))
-                    compute = max(compute, lane_cycles / (u.lanes * gpu.sms))
-            body = max(compute, (k.load_bytes + k.store_bytes_total) / l2_bw,
-                       (d_read + d_write) / dram_bw)
-            if p == PASSES - 1:
-                gpu_cycles += gpu.kernel_overhead_s * clock + body
-                for a, n in kernel_actions(k, arch, d_read, d_write).items():
-                    actions[a] = actions.get(a, 0.0) + n
-                dram_total += d_read + d_write
+    for k, (d_read, d_write) in zip(program.kernels, traffic[-1]):     # the last pass
+        gpu_cycles += gpu.kernel_overhead_s * clock + kernel_bound_cycles(k, arch, d_read, d_write)
+        for a, n in kernel_actions(k, arch, d_read, d_write).items():
+            actions[a] = actions.get(a, 0.0) + n
+        dram_total += d_read + d_write
     cycles = max(len(program.kernels) * gpu.launch_overhead_s * clock, gpu_cycles)
     return SimResult(program=program.name, arch=arch.name, family=arch.family, cycles=cycles,
                      seconds=cycles / clock, busy_cycles={},

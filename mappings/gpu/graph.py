@@ -32,7 +32,7 @@ from __future__ import annotations
 from dataclasses import replace
 from math import ceil
 
-from archsim.gpu import GpuProgram, check_kernel, ctas_per_sm, kernel_cycles
+from archsim.gpu import GpuProgram, check_kernel, ctas_per_sm, kernel_bound_cycles, kernel_cycles
 from archsim.gpu.sim import dram_traffic, kernel_actions
 from archsim.result import SimResult
 
@@ -48,10 +48,11 @@ _SOFTMAX_WORK = {"fp32.max": 1.0, "fp32.add": 2.0, "sfu.exp": 1.0, "fp32.mul": 1
 _GEMM_CACHE: dict = {}
 
 
-def _gemm_cached(arch, M: int, N: int, K: int, elem: int, batch: int):
-    key = (id(arch), M, N, K, elem, batch)
+def _gemm_cached(arch, M: int, N: int, K: int, elem: int, batch: int, timing: str):
+    key = (id(arch), M, N, K, elem, batch, timing)
     if key not in _GEMM_CACHE:
-        _GEMM_CACHE[key] = (arch, tuple(gemm_kernels(arch, "gemm", M, N, K, elem, "A", "B", "C", batch)[0]))
+        _GEMM_CACHE[key] = (arch, tuple(gemm_kernels(arch, "gemm", M, N, K, elem, "A", "B", "C", batch,
+                                                     timing)[0]))
     # (the arch is kept with the entry so its id cannot be reused by another object)
     return _GEMM_CACHE[key][1]
 
@@ -60,7 +61,7 @@ def _scaled(nbytes: int, f: float) -> int:
     return max(1, int(round(nbytes * f)))
 
 
-def _op_kernels(op, graph, arch, f: float, name_of) -> list:
+def _op_kernels(op, graph, arch, f: float, name_of, timing: str) -> list:
     """Kernels of one (non-composite) op at fraction ``f`` of its sliced axis."""
     t = graph.tensors
     reads = {name_of(x): (t[x].nbytes if t[x].role == "weight" else _scaled(t[x].nbytes, f))
@@ -75,7 +76,7 @@ def _op_kernels(op, graph, arch, f: float, name_of) -> list:
             batch = max(1, ceil(batch * f))
         else:
             M = max(1, ceil(M * f))
-        kernels = list(_gemm_cached(arch, M, N, K, elem, batch))
+        kernels = list(_gemm_cached(arch, M, N, K, elem, batch, timing))
         main = replace(kernels[0], name=label, reads=reads, writes=writes)
         if len(kernels) == 1:
             return [main]
@@ -103,33 +104,34 @@ def _op_kernels(op, graph, arch, f: float, name_of) -> list:
             check_kernel(kern, arch.gpu)
         except ValueError:          # head dim too large for the flash kernel: SDPA's other paths
             return _attention_fallback(label, bh, lq, lk, d, t[op.inputs[0]].dtype_bytes, arch, q, k, v, o,
-                                       reads, writes)
+                                       reads, writes, timing)
         return [replace(kern, steps=ceil(lk / 64), reads=reads,
                         writes={**writes, f"{o}.lse": bh * lq * FP32})]
     in_bytes = max(1, sum(reads.values()))
     return [elementwise(label, reads, writes, wave_ctas(arch), {"fp32.mul": op.flops * f / in_bytes})]
 
 
-def _attention_fallback(label, bh, lq, lk, d, elem, arch, q, k, v, o, reads, writes) -> list:
+def _attention_fallback(label, bh, lq, lk, d, elem, arch, q, k, v, o, reads, writes, timing) -> list:
     """Fused attention whose CTA does not fit the SM (e.g. the VAE's one head of 512): timed as
     QK^T, a row-wise softmax and PV with the scores in device memory (an upper bound on the
     memory-efficient kernel PyTorch picks; the graph's peak memory still counts no scores)."""
     s, p = f"{o}.scores", f"{o}.probs"
-    qk = replace(_gemm_cached(arch, lq, lk, d, elem, bh)[0], name=f"{label}.qk",
+    qk = replace(_gemm_cached(arch, lq, lk, d, elem, bh, timing)[0], name=f"{label}.qk",
                  reads={q: reads[q], k: reads[k]}, writes={s: bh * lq * lk * elem})
     sm = rowwise(f"{label}.softmax", bh * lq, lk * elem, lk * elem, {s: bh * lq * lk * elem},
                  {p: bh * lq * lk * elem}, {a: n * lk for a, n in _SOFTMAX_WORK.items()}, wave_ctas(arch))
-    pv = replace(_gemm_cached(arch, lq, d, lk, elem, bh)[0], name=f"{label}.pv",
+    pv = replace(_gemm_cached(arch, lq, d, lk, elem, bh, timing)[0], name=f"{label}.pv",
                  reads={p: bh * lq * lk * elem, v: reads[v]}, writes=writes)
     return [qk, sm, pv]
 
 
-def lower_graph(graph, arch) -> GpuProgram:
-    """The graph as one GPU program (kernels in stream order; weights and constants are inputs)."""
+def lower_graph(graph, arch, tile_timing: str = "event") -> GpuProgram:
+    """The graph as one GPU program (kernels in stream order; weights and constants are inputs);
+    ``tile_timing`` times the GEMM tile candidates (:func:`mappings.gpu.mappers.choose_gemm_tile`)."""
     kernels = []
     for op in graph.ops:
         if op.kind != "sliced":
-            kernels += _op_kernels(op, graph, arch, 1.0, lambda x: x)
+            kernels += _op_kernels(op, graph, arch, 1.0, lambda x: x, tile_timing)
             continue
         f = min(1.0, -(-op.extent // op.slices) * op.slices_at_once / op.extent)
         runs = ceil(op.slices / op.slices_at_once)
@@ -146,7 +148,7 @@ def lower_graph(graph, arch) -> GpuProgram:
                                                {name_of(src): nb}, {}, {"fp32.add": 2 * body.compute[2]},
                                                wave_ctas(arch)))
             for body in op.body:
-                kernels += _op_kernels(body, graph, arch, f, name_of)
+                kernels += _op_kernels(body, graph, arch, f, name_of, tile_timing)
     inputs = {n: t.nbytes for n, t in graph.tensors.items() if t.role != "activation"}
     return GpuProgram(graph.name, tuple(kernels), inputs)
 
@@ -157,36 +159,13 @@ _KERNEL_CACHE: dict = {}
 
 def clear_kernel_cache() -> None:
     _KERNEL_CACHE.clear()
-    _BOUND_CACHE.clear()
+    _GEMM_CACHE.clear()
 
 
 def _content(k) -> tuple:
     return (k.ctas, k.threads, k.registers_per_thread, k.smem_bytes, k.steps, k.load_bytes_per_step,
             k.smem_bytes_per_step, tuple(sorted(k.work_per_step.items())), k.store_bytes, k.stages,
             k.store_bytes_per_step, k.prologue_load_bytes, tuple(sorted(k.epilogue_work.items())))
-
-
-_BOUND_CACHE: dict = {}
-
-
-def _bound_cycles(k, arch, d_read: float, d_write: float) -> float:
-    """The per-kernel roofline of :func:`archsim.gpu.bound_gpu` (without the kernel overhead);
-    the compute and L2 terms are cached by kernel content."""
-    gpu = arch.gpu
-    key = (id(arch), _content(k))
-    if key not in _BOUND_CACHE:
-        compute = 0.0
-        work = k.work
-        for unit in ("mma", "fp32", "sfu"):
-            if unit in arch.units:
-                u = arch.units[unit]
-                lane_cycles = sum(n * u.cycles_per_op[a.split(".")[1]] for a, n in work.items()
-                                  if a.startswith(unit + "."))
-                compute = max(compute, lane_cycles / (u.lanes * gpu.sms))
-        l2 = (k.load_bytes + k.store_bytes_total) / arch.levels["l2"].bandwidth_bytes_per_cycle
-        _BOUND_CACHE[key] = (arch, max(compute, l2))
-    dram = (d_read + d_write) / (arch.levels["dram"].bandwidth_bytes_per_cycle * gpu.dram_efficiency)
-    return max(_BOUND_CACHE[key][1], dram)
 
 
 def time_program(program: GpuProgram, arch, peak_bytes: int = 0, fidelity: str = "event") -> SimResult:
@@ -207,7 +186,7 @@ def time_program(program: GpuProgram, arch, peak_bytes: int = 0, fidelity: str =
     events = simulated = extrapolated = 0
     for k, (d_read, d_write) in zip(program.kernels, dram_traffic(program, arch)[-1]):   # the last pass
         if fidelity == "bound":
-            cycles, k_busy, k_events, k_sim, k_extra = _bound_cycles(k, arch, d_read, d_write), {}, 0, 0, 0
+            cycles, k_busy, k_events, k_sim, k_extra = kernel_bound_cycles(k, arch, d_read, d_write), {}, 0, 0, 0
         else:
             fr = min(1.0, d_read / k.load_bytes) if k.load_bytes else 0.0
             fw = min(1.0, d_write / k.store_bytes_total) if k.store_bytes_total else 0.0

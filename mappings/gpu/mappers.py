@@ -12,15 +12,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from math import ceil
 
-from archsim.gpu import PRECISIONS, GpuProgram, ctas_per_sm, kernel_cycles
+from archsim.gpu import PRECISIONS, GpuProgram, ctas_per_sm, kernel_bound_cycles, kernel_cycles
 
 from ..registry import register
 from ..spec import MappingError
 from .kernels import FP32, GEMM_TILES, elementwise, fused_attention, gemm, rowwise, wave_ctas
 
-__all__ = ["GpuMapping", "choose_gemm_tile", "MAPPERS", "AUTOTUNE"]
+__all__ = ["GpuMapping", "choose_gemm_tile", "MAPPERS", "AUTOTUNE", "TILE_TIMINGS"]
 
-AUTOTUNE = 3   # GEMM candidates simulated after the estimate ranks them
+AUTOTUNE = 3   # GEMM candidates timed after the estimate ranks them
+TILE_TIMINGS = ("event", "bound")   # how the candidates are timed
 
 
 @dataclass(frozen=True)
@@ -58,14 +59,19 @@ def _slots(arch, kernel) -> int:
     return arch.gpu.sms * ctas_per_sm(kernel, arch.gpu)
 
 
-def choose_gemm_tile(arch, M: int, N: int, K: int, elem: int, batch: int = 1):
+def choose_gemm_tile(arch, M: int, N: int, K: int, elem: int, batch: int = 1, timing: str = "event"):
     """(tile, splits) as a library's heuristic plus autotuning would pick it: every tile of the
     menu and split-K factor 1..16 (split-K only while the grid has fewer CTAs than SMs) is ranked
-    by the estimate max(compute, SM ports, DRAM), and the ``AUTOTUNE`` best are simulated; the
-    fastest wins (ties: the larger tile). Compute: the busiest SM's CTAs x its tile's MACs at the
-    SM's tensor rate; SM ports: the same CTAs' global loads through the SM's L2 port and fragment
-    reads through its shared-memory port; DRAM: the L2 model's traffic at the sustained bandwidth
-    (all inputs cold). Tiles that exceed shared memory per CTA are skipped."""
+    by the estimate max(compute, SM ports, DRAM), and the ``AUTOTUNE`` best are timed; the
+    fastest wins (ties: the larger tile; under ``bound`` timing, the better estimate first).
+    Compute: the busiest SM's CTAs x its tile's MACs at the SM's tensor rate; SM ports: the same
+    CTAs' global loads through the SM's L2 port and fragment reads through its shared-memory port;
+    DRAM: the L2 model's traffic at the sustained bandwidth (all inputs cold). Tiles that exceed shared memory per CTA are
+    skipped. ``timing``: ``event`` simulates each candidate (:func:`archsim.gpu.kernel_cycles`);
+    ``bound`` takes its closed-form bound (:func:`archsim.gpu.kernel_bound_cycles`), the timing
+    of the GPU family's bound fidelity."""
+    if timing not in TILE_TIMINGS:
+        raise MappingError(f"timing: expected one of {', '.join(TILE_TIMINGS)}, got {timing!r}")
     gpu = arch.gpu
     mma = arch.units["mma"]
     l2_cap = arch.levels["l2"].capacity_bytes
@@ -96,17 +102,20 @@ def choose_gemm_tile(arch, M: int, N: int, K: int, elem: int, batch: int = 1):
     ranked.sort(key=lambda c: c[0])
     timed = []
     for key, tile, splits, k, dram in ranked[:AUTOTUNE]:
-        cycles = kernel_cycles(k, arch, min(1.0, dram / k.load_bytes), 1.0)[0]
-        timed.append(((cycles, key[1], splits), tile, splits))
+        if timing == "event":
+            order = (kernel_cycles(k, arch, min(1.0, dram / k.load_bytes), 1.0)[0], key[1], splits)
+        else:   # equal bounds (the same MACs and bytes): the estimate, which sees waves, decides
+            order = (kernel_bound_cycles(k, arch, dram, k.store_bytes_total), key[0], key[1], splits)
+        timed.append((order, tile, splits))
     best = min(timed, key=lambda c: c[0])
     return best[1], best[2]
 
 
 def gemm_kernels(arch, name: str, M: int, N: int, K: int, elem: int, a: str, b: str, c: str,
-                 batch: int = 1) -> tuple[list, str, tuple]:
+                 batch: int = 1, timing: str = "event") -> tuple[list, str, tuple]:
     """The kernels of one (batched) GEMM (the tiled kernel, plus a split-K reduction), their
-    description and the (tile, splits) chosen."""
-    tile, splits = choose_gemm_tile(arch, M, N, K, elem, batch)
+    description and the (tile, splits) chosen (``timing``: :func:`choose_gemm_tile`)."""
+    tile, splits = choose_gemm_tile(arch, M, N, K, elem, batch, timing)
     probe = gemm(name, M, N, K, tile, elem, arch.gpu.sms, a, b, c, batch, splits)
     slots = _slots(arch, probe)
     if splits == 1:
