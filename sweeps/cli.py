@@ -206,17 +206,28 @@ def cmd_analyze(args) -> int:
 
 def cmd_verify(args) -> int:
     from mappings.executors import registry
+    from mappings.executors.options import VerifyOptions, use
 
     checks = registry()
     names = select_checks(args.names, list(checks)) if args.names else sorted(checks)
-    failed = 0
-    print(f"{'check':48} {'max_abs_err':>12} {'tolerance':>10}  {'status':8}  ran")
-    for name in names:
-        result = checks[name]()
-        failed += not result.ok
-        print(f"{name:48} {result.max_abs_err:12.3e} {result.tol:10.1e}  "
-              f"{'ok' if result.ok else 'MISMATCH':8}  {RAN[result.schedule]}")
-    print(f"{len(names) - failed} passed, {failed} failed")
+    options = VerifyOptions(args.seed, _sets(args.set, ("M", "N", "K", "P", "E", "F"), "verify"), args.precision)
+    for key in options.shape:
+        if not any(key in getattr(checks[n], "shape_keys", ()) for n in names):
+            raise ValueError(f"--set {key}: none of the selected checks takes {key}; see `archsim verify --help`")
+    if options.precision != "fp64" and not any(getattr(checks[n], "precision_aware", False) for n in names):
+        raise ValueError(f"--precision {options.precision}: none of the selected checks runs in a chosen "
+                         "precision (the GEMM checks do: gemm_tiled*, fusemax:gemm*, mapped:gemm/*)")
+    failed = skipped = 0
+    print(f"{'check':48} {'max_abs_err':>12} {'tolerance':>10}  {'prec':4}  {'status':8}  ran")
+    with use(options):
+        for name in names:
+            result = checks[name]()
+            status = "skipped" if result.skipped else "ok" if result.ok else "MISMATCH"
+            skipped += bool(result.skipped)
+            failed += not result.ok and not result.skipped
+            print(f"{result.name:48} {result.max_abs_err:12.3e} {result.tol:10.1e}  {result.precision:4}  "
+                  f"{status:8}  {RAN[result.schedule]}" + (f" ({result.skipped})" if result.skipped else ""))
+    print(f"{len(names) - failed - skipped} passed, {failed} failed" + (f", {skipped} skipped" if skipped else ""))
     return 1 if failed else 0
 
 
@@ -521,13 +532,27 @@ examples:
   archsim analyze mobilenet_v1 --set form=fggc --set g=32""",
     "verify": """\
 Each check runs a tiled executor (the schedule a mapping implies, tile by tile) and an independent
-numpy/scipy reference on seeded random inputs in float64, and compares them: tolerance
-1e-9 x max(1, max |reference|).
+numpy/scipy reference on seeded random inputs, and compares them. Float64 checks allow
+1e-9 x max(1, max |reference|); the GEMM checks allow Higham's bound (below) at every precision.
+
+--seed N       every check draws different inputs (default: each check's own fixed seed).
+--set KEY=N    shape: M, N, K for the GEMM checks (gemm_tiled*, fusemax:gemm*, mapped:gemm/*);
+               M, P, E, F for the tiled attention checks (attention_1pass*, attention_2pass*,
+               attention_3pass*; their M0 and P0 must still divide M and P). Other checks keep
+               their shapes; a key no selected check takes is an error.
+--precision    fp32, bf16 or fp16 runs the GEMM checks (gemm_tiled*, fusemax:gemm*,
+               mapped:gemm/*) in that format: inputs, every product and every partial sum rounded
+               (bf16 by rounding the significand to 8 bits). Tolerance: Higham's inner-product
+               bound gamma_K x max(|A| |B|), gamma_K = K u / (1 - K u), u the unit roundoff
+               (fp32 2^-24, bf16 2^-8, fp16 2^-11), K the reduction length, plus float64's for the
+               reference. When K u >= 1 there is no bound and the check is skipped. The other
+               checks run in float64 (the prec column says which).
 
 examples:
   archsim verify                        every check
   archsim verify 'spgemm_*'             a glob (quote it); [ in check names is literal
-  archsim verify attention_1pass fusemax:binding   prefixes""",
+  archsim verify attention_1pass fusemax:binding   prefixes
+  archsim verify 'gemm_tiled*' --precision bf16 --set K=64 --seed 3""",
     "run": """\
 --set keys: an upper-case shape parameter (M, P, E, F, M0: `archsim list` shows each cascade's),
 arch.<path> to override a preset field (`archsim describe PRESET` lists them), map.<option> for a
@@ -609,6 +634,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = _command(sub, "verify", "check the tiled executors against independent references", cmd_verify)
     p.add_argument("names", nargs="*", metavar="CHECK",
                    help="check names, globs ('spgemm_*') or prefixes (default: every check)")
+    p.add_argument("--seed", type=int, help="input seed mixed into every check's own (default: the checks' own)")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE", help="shape of the checks that take it "
+                   "(GEMM: M N K; tiled attention: M P E F); repeatable")
+    p.add_argument("--precision", choices=("fp64", "fp32", "bf16", "fp16"), default="fp64",
+                   help="arithmetic of the GEMM checks, with a tolerance derived from it")
     p = _command(sub, "run", "simulate one workload on one preset with one mapper and print its record", cmd_run)
     p.add_argument("workload", help="a cascade name (`archsim list`), or spgemm for the PIUMA SpGEMM kernels")
     p.add_argument("--arch", required=True, help="a preset name (`archsim list`) or a preset YAML file")

@@ -27,8 +27,9 @@ import workloads
 from ..registry import get_mapper
 from ..fusemax.gemm import search_gemm
 from .attention import attention_reference
-from .gemm import gemm_reference
-from .registry import SIMULATED, Check, CheckResult, compare_dense
+from . import options
+from .options import matmul_in, round_to
+from .registry import SIMULATED, Check, CheckResult, compare_dense, compare_product
 
 _NAME = re.compile(r"^(A|B|C|D|AV)\[(\d+),(\d+)(?:,(\d+))?\]$")
 _OP = re.compile(r"^(\w+)\[([\d,]+)\]$")
@@ -90,7 +91,7 @@ def schedule_check(config: str, side: int, M: int, P: int, seed: int) -> tuple[s
     name = f"fusemax:{config}[M0={side},P0={side},M={M},P={P}]"
 
     def run() -> CheckResult:
-        rng = np.random.default_rng(seed)
+        rng = options.rng(seed)
         E = F = 8
         Q, K, V = (rng.standard_normal(s) for s in ((E, P), (E, M), (F, M)))
         arch = _arch(side)
@@ -154,8 +155,9 @@ def run_3pass_schedule(program, trace, Q, K, V, M0: int, P0: int, unfused: bool)
     return out
 
 
-def run_gemm_schedule(program, trace, A, B, Mb: int, Nb: int, Kb: int) -> np.ndarray:
-    """Execute the GEMM program's mm/stC ops in trace start order; returns C (M, N)."""
+def run_gemm_schedule(program, trace, A, B, Mb: int, Nb: int, Kb: int, precision: str = "fp64") -> np.ndarray:
+    """Execute the GEMM program's mm/stC ops in trace start order, every product and sum rounded
+    to ``precision``; returns C (M, N)."""
     M, K = A.shape
     N = B.shape[1]
     ksteps = -(-K // Kb)
@@ -165,7 +167,8 @@ def run_gemm_schedule(program, trace, A, B, Mb: int, Nb: int, Kb: int) -> np.nda
         rs, cs = slice(idx[0] * Mb, min((idx[0] + 1) * Mb, M)), slice(idx[1] * Nb, min((idx[1] + 1) * Nb, N))
         if kind == "mm":
             ks = slice(idx[2] * Kb, min((idx[2] + 1) * Kb, K))
-            acc[idx[:2]] = acc.get(idx[:2], 0.0) + A[rs, ks] @ B[ks, cs]
+            acc[idx[:2]] = round_to(acc.get(idx[:2], 0.0) + matmul_in(A[rs, ks], B[ks, cs], precision),
+                                    precision)
             seen[idx[:2]] = seen.get(idx[:2], 0) + 1
         elif kind == "stC":
             C[rs, cs] = acc[idx] if seen.get(idx) == ksteps else np.nan
@@ -176,7 +179,7 @@ def program_3pass_check(config: str, side: int, M: int, P: int, seed: int) -> tu
     name = f"fusemax:{config}[M0={side},P0={side},M={M},P={P}]"
 
     def run() -> CheckResult:
-        rng = np.random.default_rng(seed)
+        rng = options.rng(seed)
         E = F = 8
         Q, K, V = (rng.standard_normal(s) for s in ((E, P), (E, M), (F, M)))
         arch = _arch(side)
@@ -197,15 +200,21 @@ def program_gemm_check(M: int, K: int, N: int, seed: int) -> tuple[str, Check]:
     name = f"fusemax:gemm[M={M},K={K},N={N}]"
 
     def run() -> CheckResult:
+        s = options.shape({"M": M, "N": N, "K": K}, run.shape_keys)
+        precision = options.active().precision
         arch = archsim.load_arch("fusemax", GEMM_ARCH)
         mapper = get_mapper("fusemax_gemm")
-        mp = search_gemm(arch, M, K, N)
+        mp = search_gemm(arch, s["M"], s["K"], s["N"])
         program = mapper.lower(None, mp, arch)
         trace = archsim.simulate(program, arch, trace=True).trace
-        rng = np.random.default_rng(seed)
-        A, B = rng.standard_normal((M, K)), rng.standard_normal((K, N))
-        got = run_gemm_schedule(program, trace, A, B, mp.Mb, mp.Nb, mp.Kb)
-        return compare_dense(name, got, gemm_reference(A, B), schedule=SIMULATED)
+        rng = options.rng(seed)
+        A = options.round_to(rng.standard_normal((s["M"], s["K"])), precision)
+        B = options.round_to(rng.standard_normal((s["K"], s["N"])), precision)
+        got = run_gemm_schedule(program, trace, A, B, mp.Mb, mp.Nb, mp.Kb, precision)
+        label = f"fusemax:gemm[M={s['M']},K={s['K']},N={s['N']}]"
+        return compare_product(label, got, A, B, precision, schedule=SIMULATED)
+    run.shape_keys = ("M", "N", "K")
+    run.precision_aware = True
     return name, run
 
 

@@ -18,6 +18,8 @@ Contract of :func:`gemm_tiled`:
 * Tile sizes need not divide the ranks: edge tiles, folds and chunks are
   smaller. PEs outside the valid edge region idle (they multiply zero
   padding) and their registers are never written back.
+* ``precision`` (fp64, fp32, bf16, fp16; ``options.PRECISIONS``): inputs are rounded to it and
+  every PE's product and accumulation is rounded to it, one rounding per operation.
 * All five sizes must be positive integers (``ValueError`` naming the
   parameter otherwise); the PE block is clipped to the tile when the array is
   larger than the tile.
@@ -26,6 +28,8 @@ Contract of :func:`gemm_tiled`:
 from __future__ import annotations
 
 import numpy as np
+
+from .options import round_to
 
 __all__ = ["gemm_tiled", "gemm_reference"]
 
@@ -43,10 +47,11 @@ def gemm_reference(A, B) -> np.ndarray:
     return np.asarray(A, dtype=np.float64) @ np.asarray(B, dtype=np.float64)
 
 
-def gemm_tiled(A, B, M0: int, N0: int, K0: int, array_rows: int, array_cols: int) -> np.ndarray:
+def gemm_tiled(A, B, M0: int, N0: int, K0: int, array_rows: int, array_cols: int,
+               precision: str = "fp64") -> np.ndarray:
     """Run ``C = A @ B`` as the output-stationary tiled schedule in the module docstring."""
-    A = np.asarray(A, dtype=np.float64)
-    B = np.asarray(B, dtype=np.float64)
+    A = round_to(A, precision)
+    B = round_to(B, precision)
     if A.ndim != 2:
         raise ValueError(f"A must be 2-D, got shape {A.shape}")
     if B.ndim != 2:
@@ -86,6 +91,7 @@ def gemm_tiled(A, B, M0: int, N0: int, K0: int, array_rows: int, array_cols: int
                             b_row.fill(0.0)
                             a_col[:nr] = a_chunk[:, kk]
                             b_row[:nc] = b_chunk[kk, :]
-                            regs += np.multiply.outer(a_col, b_row)
+                            regs[:] = round_to(regs + round_to(np.multiply.outer(a_col, b_row),
+                                                               precision), precision)
                     C[r_lo:r_hi, c_lo:c_hi] = regs[:nr, :nc]    # drain
     return C

@@ -16,7 +16,9 @@ import workloads
 
 from ..registry import map_cascade
 from .attention import attention_1pass_tiled, attention_reference
-from .registry import TILING, Check, CheckResult, compare_dense
+from . import options
+from .options import matmul_in, round_to
+from .registry import TILING, Check, CheckResult, compare_dense, compare_product
 
 ARCH = "h100_sxm5"
 
@@ -33,9 +35,10 @@ def copy_blocks(X: np.ndarray, ctas: int, steps: int, block_bytes: int, elem: in
     return out.reshape(X.shape)
 
 
-def gemm_ctas(A: np.ndarray, B: np.ndarray, tile, splits: int) -> np.ndarray:
+def gemm_ctas(A: np.ndarray, B: np.ndarray, tile, splits: int, precision: str = "fp64") -> np.ndarray:
     """C = A @ B tile by tile: each CTA an Mt x Nt output tile over its K split, accumulating
-    Kt-deep slices; split-K partials summed by the reduction kernel."""
+    Kt-deep slices; split-K partials summed by the reduction kernel. Every product and sum is
+    rounded to ``precision`` (``options.matmul_in``)."""
     M, K = A.shape
     N = B.shape[1]
     partial = np.zeros((splits, M, N))
@@ -46,21 +49,33 @@ def gemm_ctas(A: np.ndarray, B: np.ndarray, tile, splits: int) -> np.ndarray:
                 acc = np.zeros((min(tile.Mt, M - m0), min(tile.Nt, N - n0)))
                 for k0 in range(sk * k_per, min(K, (sk + 1) * k_per), tile.Kt):
                     k1 = min(k0 + tile.Kt, (sk + 1) * k_per, K)
-                    acc += A[m0:m0 + tile.Mt, k0:k1] @ B[k0:k1, n0:n0 + tile.Nt]
+                    acc = round_to(acc + matmul_in(A[m0:m0 + tile.Mt, k0:k1], B[k0:k1, n0:n0 + tile.Nt],
+                                                   precision), precision)
                 partial[sk, m0:m0 + tile.Mt, n0:n0 + tile.Nt] = acc
-    return partial.sum(axis=0)
+    if precision == "fp64":
+        return partial.sum(axis=0)
+    total = np.zeros((M, N))
+    for sk in range(splits):
+        total = round_to(total + partial[sk], precision)
+    return total
 
 
 def _gemm_check(M: int, K: int, N: int, seed: int) -> tuple[str, Check]:
     name = f"mapped:gemm/gpu_gemm[{ARCH},M={M},K={K},N={N}]"
 
     def run() -> CheckResult:
+        s = options.shape({"M": M, "N": N, "K": K}, run.shape_keys)
+        precision = options.active().precision
         arch = archsim.load_arch(ARCH)
-        mapping = map_cascade("gpu_gemm", workloads.build("gemm", M=M, K=K, N=N), arch)
+        mapping = map_cascade("gpu_gemm", workloads.build("gemm", M=s["M"], K=s["K"], N=s["N"]), arch)
         tile, splits = mapping.tiling["gemm"]
-        rng = np.random.default_rng(seed)
-        A, B = rng.standard_normal((M, K)), rng.standard_normal((K, N))
-        return compare_dense(name, gemm_ctas(A, B, tile, splits), A @ B, TILING)
+        rng = options.rng(seed)
+        A = options.round_to(rng.standard_normal((s["M"], s["K"])), precision)
+        B = options.round_to(rng.standard_normal((s["K"], s["N"])), precision)
+        label = f"mapped:gemm/gpu_gemm[{ARCH},M={s['M']},K={s['K']},N={s['N']}]"
+        return compare_product(label, gemm_ctas(A, B, tile, splits, precision), A, B, precision, TILING)
+    run.shape_keys = ("M", "N", "K")
+    run.precision_aware = True
     return name, run
 
 
@@ -71,7 +86,7 @@ def _copy_check(M: int, N: int, seed: int) -> tuple[str, Check]:
         arch = archsim.load_arch(ARCH)
         mapping = map_cascade("gpu_copy", workloads.build("copy", M=M, N=N), arch)
         ctas, steps, block = mapping.tiling["copy"]
-        X = np.random.default_rng(seed).standard_normal((M, N))
+        X = options.rng(seed).standard_normal((M, N))
         return compare_dense(name, copy_blocks(X, ctas, steps, block, 2), X, TILING)
     return name, run
 
@@ -81,7 +96,7 @@ def _attention_checks(N: int, D: int, seed: int) -> dict[str, Check]:
     arch_name = ARCH
 
     def inputs():
-        rng = np.random.default_rng(seed)
+        rng = options.rng(seed)
         return (rng.standard_normal((D, N)), rng.standard_normal((D, N)), rng.standard_normal((D, N)))
 
     def fused() -> CheckResult:

@@ -98,10 +98,11 @@ def _check(name, preset, c_in, c_out, h, kernel, stride, groups, batch):
         from mappings.gpu.conv import choose_conv_kernel
         from workloads.conv_layers import ConvLayer
 
+        from . import options
         from .registry import TILING, compare_dense
         layer = ConvLayer(name, c_in, c_out, h, h, kernel, stride, kernel // 2, groups)
         _, tile = choose_conv_kernel(layer, archsim.load_arch(preset), batch, 2)
-        rng = np.random.default_rng(900 + c_in + groups)
+        rng = options.rng(900 + c_in + groups)
         x = rng.standard_normal((batch, h, h, c_in))
         w = rng.standard_normal((c_out, kernel, kernel, layer.group_size))
         got = group_conv_tiled(x, w, layer, tile)

@@ -2,12 +2,13 @@
 
 ``registry()`` returns a fresh ``dict[str, Check]``; a ``Check`` is a zero-arg
 callable returning a :class:`CheckResult`. Every check builds its inputs from
-a fixed-seed ``numpy.random.Generator`` (deterministic), runs a tiled executor
+a seeded ``numpy.random.Generator`` (``options.rng``: deterministic), runs a tiled executor
 and an independent plain reference, and reports the max absolute error.
 
-Tolerance (all inputs float64): ``tol = REL_TOL * max(1, max|reference|)``
+Tolerance of float64 checks: ``tol = REL_TOL * max(1, max|reference|)``
 with ``REL_TOL = 1e-9``, i.e. relative to the reference's magnitude, absolute
-for magnitudes below 1. ``ok`` iff the error is finite and ``<= tol``. For
+for magnitudes below 1. Checks run in a chosen precision (``archsim verify --precision``, the GEMM
+checks) use Higham's inner-product bound instead (mappings/executors/options.py). ``ok`` iff the error is finite and ``<= tol``. For
 SpGEMM the sparsity patterns are compared first, after ``eliminate_zeros()``
 on both sides; a pattern mismatch reports ``max_abs_err = inf``.
 
@@ -35,12 +36,14 @@ from .attention import (
     attention_3pass_tiled,
     attention_reference,
 )
+from . import options
 from .gemm import gemm_reference, gemm_tiled
+from .options import dot_bound
 from .spgemm import spgemm_reference, spgemm_rowwise
 
 __all__ = [
     "REL_TOL", "SIMULATED", "TILING", "REFERENCE", "CheckResult", "Check", "registry", "compare_dense", "compare_sparse",
-    "attention_check", "gemm_check", "spgemm_check", "uniform_sparse", "powerlaw_sparse",
+    "attention_check", "gemm_check", "compare_product", "spgemm_check", "uniform_sparse", "powerlaw_sparse",
 ]
 
 REL_TOL = 1e-9
@@ -56,6 +59,8 @@ class CheckResult:
     tol: float
     ok: bool
     schedule: str = REFERENCE
+    precision: str = "fp64"
+    skipped: str = ""           # why no verdict was possible (then ok is False and not a failure)
 
 
 Check = Callable[[], CheckResult]
@@ -103,26 +108,60 @@ def attention_check(name: str, executor: Callable, *, M0: int, P0: int, M: int =
                     scale: float = 1.0) -> Check:
     """Build a check of ``executor(Q, K, V, M0, P0)`` against ``attention_reference``.
 
-    Q, K, V are standard normal (Q scaled by ``scale``) from ``default_rng(seed)``.
+    Q, K, V are standard normal (Q scaled by ``scale``) from ``options.rng(seed)``, in the active
+    shape (M, P, E, F).
     """
     def run() -> CheckResult:
-        rng = np.random.default_rng(seed)
-        Q = scale * rng.standard_normal((E, P))
-        K = rng.standard_normal((E, M))
-        V = rng.standard_normal((F, M))
-        return compare_dense(name, executor(Q, K, V, M0, P0), attention_reference(Q, K, V))
+        defaults = {"M": M, "P": P, "E": E, "F": F}
+        s = options.shape(defaults, run.shape_keys)
+        changed = {k: v for k, v in s.items() if v != defaults[k]}
+        label = name if not changed else name[:-1] + "".join(f",{k}={v}" for k, v in changed.items()) + "]"
+        r = options.rng(seed)
+        Q = scale * r.standard_normal((s["E"], s["P"]))
+        K = r.standard_normal((s["E"], s["M"]))
+        V = r.standard_normal((s["F"], s["M"]))
+        try:
+            got = executor(Q, K, V, M0, P0)
+        except ValueError as err:
+            raise ValueError(f"--set: check {label}: {err}") from None
+        return compare_dense(label, got, attention_reference(Q, K, V))
+    run.shape_keys = ("M", "P", "E", "F")
     return run
 
 
+def compare_product(name: str, got, A, B, precision: str, schedule: str = REFERENCE) -> CheckResult:
+    """Compare ``got`` (``A @ B`` run in ``precision``) with float64 ``A @ B`` on the same inputs,
+    within Higham's inner-product bound (:func:`options.dot_bound`)."""
+    tol = dot_bound(A, B, precision)
+    if not np.isfinite(tol):
+        return CheckResult(name, float("nan"), tol, False, schedule, precision,
+                           skipped=f"reduction length K={np.shape(A)[1]} has K*u >= 1 in {precision}: no bound")
+    got = np.asarray(got, dtype=np.float64)
+    ref = gemm_reference(A, B)
+    if got.shape != ref.shape:
+        return CheckResult(name, float("inf"), tol, False, schedule, precision)
+    err = float(np.max(np.abs(got - ref))) if ref.size else 0.0
+    if not np.isfinite(err):
+        err = float("inf")
+    return CheckResult(name, err, tol, err <= tol, schedule, precision)
+
+
 def gemm_check(name: str, *, M: int, N: int, K: int, M0: int, N0: int, K0: int,
-               array_rows: int, array_cols: int, seed: int = 0) -> Check:
-    """Build a check of :func:`gemm_tiled` against ``A @ B`` on standard normal inputs."""
+               array_rows: int, array_cols: int, seed: int = 0, executor: Callable = gemm_tiled) -> Check:
+    """Build a check of ``executor`` (:func:`gemm_tiled`) against ``A @ B`` on standard normal
+    inputs, in the active shape and precision."""
     def run() -> CheckResult:
-        rng = np.random.default_rng(seed)
-        A = rng.standard_normal((M, K))
-        B = rng.standard_normal((K, N))
-        got = gemm_tiled(A, B, M0, N0, K0, array_rows, array_cols)
-        return compare_dense(name, got, gemm_reference(A, B))
+        s = options.shape({"M": M, "N": N, "K": K}, run.shape_keys)
+        precision = options.active().precision
+        r = options.rng(seed)
+        A = options.round_to(r.standard_normal((s["M"], s["K"])), precision)
+        B = options.round_to(r.standard_normal((s["K"], s["N"])), precision)
+        got = executor(A, B, M0, N0, K0, array_rows, array_cols, precision=precision)
+        label = name if s == {"M": M, "N": N, "K": K} else \
+            f"gemm_tiled[M={s['M']},N={s['N']},K={s['K']},M0={M0},N0={N0},K0={K0},array={array_rows}x{array_cols}]"
+        return compare_product(label, got, A, B, precision)
+    run.shape_keys = ("M", "N", "K")
+    run.precision_aware = True
     return run
 
 
@@ -131,7 +170,7 @@ def uniform_sparse(n: int, nnz_per_row: float, seed: int) -> sp.csr_matrix:
 
     Row degrees are Binomial(n, nnz_per_row / n); columns uniform without replacement.
     """
-    rng = np.random.default_rng(seed)
+    rng = options.rng(seed)
     deg = rng.binomial(n, nnz_per_row / n, n)
     rows = np.repeat(np.arange(n), deg)
     cols = np.concatenate([rng.choice(n, d, replace=False) for d in deg])
@@ -147,7 +186,7 @@ def powerlaw_sparse(n: int, mean_nnz_per_row: float, seed: int, alpha: float = 1
     probability proportional to ``1 / (rank + 1)`` over a seeded permutation,
     so a few columns (hence rows of B = A) are heavy.
     """
-    rng = np.random.default_rng(seed)
+    rng = options.rng(seed)
     raw = 1.0 + rng.pareto(alpha, n)
     deg = np.clip(np.rint(raw * mean_nnz_per_row / raw.mean()), 1, n).astype(np.int64)
     weights = 1.0 / (np.arange(n) + 1.0)

@@ -25,6 +25,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..spgemm.hashing import FIB, knuth_insert_probes, make_windows
+from .options import seed_for
 from .registry import CheckResult, compare_sparse
 from .spgemm import row_work, spgemm_reference, spgemm_rowwise
 
@@ -211,8 +212,9 @@ def run_kernel(name: str, A, B):
 
 def _matrices():
     from workloads import powerlaw_graph, rmat, uniform
-    return {"rmat8": lambda: rmat(8, 8, seed=501), "uniform": lambda: uniform(256, 6, seed=502),
-            "powerlaw": lambda: powerlaw_graph(256, 3, seed=503)}
+
+    return {"rmat8": lambda: rmat(8, 8, seed=seed_for(501)), "uniform": lambda: uniform(256, 6, seed=seed_for(502)),
+            "powerlaw": lambda: powerlaw_graph(256, 3, seed=seed_for(503))}
 
 
 def checks() -> dict:
