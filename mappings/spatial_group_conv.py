@@ -156,7 +156,9 @@ def _tile_shapes(m) -> dict[tuple[int, int], int]:
 
 
 def _estimate(m, arch) -> tuple[float, int]:
-    """(estimated cycles, DRAM bytes) of the whole layer under mapping ``m``."""
+    """(estimated cycles, DRAM bytes) of the whole layer under mapping ``m``: the program's array
+    cycles, DRAM bytes and glb bytes summed in closed form, the time the largest of array cycles,
+    DRAM bytes / bandwidth and glb bytes / bandwidth."""
     dram_bw = arch.levels[m.backing_level].bandwidth_bytes_per_cycle
     glb_bw = arch.levels[m.staging].bandwidth_bytes_per_cycle
     fd = arch.units[m.unit].fill_drain_cycles
@@ -169,6 +171,7 @@ def _estimate(m, arch) -> tuple[float, int]:
         block_cycles = block_dram = block_glb = 0
         if m.weights_kept:
             block_dram += _tile_bytes(m, groups, 1, 1)["weights"]
+            block_glb += _tile_bytes(m, groups, 1, 1)["weights"]
         for (images, rows), count in _tile_shapes(m).items():
             tb = _tile_bytes(m, groups, images, rows)
             later = _tile_cost(m, groups, images * rows * m.W, False, fd)
@@ -177,7 +180,7 @@ def _estimate(m, arch) -> tuple[float, int]:
                             (later, count - n_first)):
                 block_cycles += n * cost[0]
                 block_dram += n * (tb["input"] + tb["output"] + cost[4])
-                block_glb += n * (tb["input"] + tb["output"] + cost[2] + cost[3])
+                block_glb += n * (tb["input"] + tb["output"] + cost[2] + cost[3] + cost[4])
         cycles += n_blocks * block_cycles
         dram += n_blocks * block_dram
         glb += n_blocks * block_glb
