@@ -95,22 +95,26 @@ def network_program(network: Network, arch, batch: int, elem: int) -> tuple[GpuP
             {"kernels": str(len(kernels)), "tiles": ";".join(tiles)})
 
 
-def layer_from_cascade(cascade, stride: int = 1) -> ConvLayer:
+def layer_from_cascade(cascade) -> ConvLayer:
     """The ConvLayer of a ``group_conv`` cascade (G groups, C in / K out channels per group, output
-    H x W, R x S kernel over a pre-padded input: 'same' padding (R - 1) / 2)."""
+    H x W, R x S kernel, stride STRIDE, over a pre-padded input: 'same' padding (R - 1) / 2, so
+    the unpadded input is (H - 1) STRIDE + R - 2 x padding rows)."""
     s = cascade.shape
     if s["R"] != s["S"] or s["R"] % 2 == 0:
         raise MappingError(f"R: GPU conv kernels take square odd kernels, got R={s['R']} S={s['S']}")
-    return ConvLayer("group_conv", s["G"] * s["C"], s["G"] * s["K"], s["H"], s["W"], s["R"], stride,
-                     (s["R"] - 1) // 2, groups=s["G"])
+    stride, pad = s["STRIDE"], (s["R"] - 1) // 2
+    h_in, w_in = ((s[x] - 1) * stride + s["R"] - 2 * pad for x in ("H", "W"))
+    return ConvLayer("group_conv", s["G"] * s["C"], s["G"] * s["K"], h_in, w_in, s["R"], stride, pad,
+                     groups=s["G"])
 
 
 def _group_conv(cascade, arch, elem, options):
-    batch = _positive(options, "batch", 1)
+    if "batch" in options:
+        raise MappingError("batch: the images per batch are the group_conv cascade's N (--set N=...)")
     kernel = options.pop("kernel", "auto")
     if kernel not in CONV_KERNELS:
         raise MappingError(f"kernel: unknown conv kernel {kernel!r}; known: {', '.join(CONV_KERNELS)}")
-    layer = layer_from_cascade(cascade)
+    layer, batch = layer_from_cascade(cascade), cascade.shape["N"]
     program, choices = conv_layer_program(layer, arch, batch, elem, kernel)
     tile = choose_conv_kernel(layer, arch, batch, elem, kernel)[1] if len(program.kernels) == 1 else None
     return program, {**choices, "batch": str(batch)}, {"group_conv": tile}
@@ -118,5 +122,5 @@ def _group_conv(cascade, arch, elem, options):
 
 MAPPER = register(_GpuMapper(
     "gpu_group_conv", "GPU grouped/depthwise/dense 3x3 convolution (NHWC; tensor-core implicit GEMM or "
-    "direct FP32 kernel, autotuned); options batch, kernel (auto|implicit_gemm|direct)",
+    "direct FP32 kernel, autotuned); the cascade's N is the batch; option kernel (auto|implicit_gemm|direct)",
     ("group_conv",), _group_conv))

@@ -1,6 +1,7 @@
-"""The ``e2gc`` study: grouped convolution from one layer to whole networks on GPU presets.
+"""The ``e2gc`` study: grouped convolution from one layer to whole networks on GPU presets, and
+single layers on spatial arrays.
 
-Point keys: ``arch`` (a GPU preset), ``network`` (``layer``, ``mobilenet_v1`` or ``resnext50``),
+Point keys: ``arch`` (a GPU preset, or for layer points a spatial preset), ``network`` (``layer``, ``mobilenet_v1`` or ``resnext50``),
 ``G`` (group size: channels per group), ``batch`` (default 64), ``precision`` (fp16 default);
 layer points also take ``C`` (= C_in = C_out), ``H`` (= H_in = W_in), ``stride`` (default 1) and
 ``kernel`` (auto | implicit_gemm | direct); ``fidelity``: ``event`` (default, the GPU simulator)
@@ -12,6 +13,10 @@ A layer point runs one 3x3 grouped layer (padding 1) on the simulator and adds `
 ``energy_per_mac_pj``, the kernel chosen and the optimum-G model's G* by both balance rules
 (``g_star_ridge``, ``g_star_energy``: the machine's tensor-core unit and fp16 words at the point's
 batch, and the paper's FP32 reading ``g_star_ridge_fp32`` at batch 1; mappings/optimum_group.py).
+On a spatial preset a layer point runs the ``spatial_group_conv`` mapper (mappings/spatial_group_conv.py:
+per-group im2col GEMMs, weight-stationary, small groups packed block-diagonally; its tiling in
+``tiles``, the array's utilisation in ``util_pe2d``) and G* uses the 2D array and 2-byte words with
+the levels DRAM and glb (``g_star_ridge_fp32`` is left empty). ``family`` names the machine family.
 A network point runs the E2GC form with group size G and its matched-complexity FgGC partner
 (``workloads.networks.matched_fggc``) and records images/s and images/J of both and the E2GC gain
 ``ee_gain`` = (images/J E2GC) / (images/J FgGC) - 1; its other columns describe the E2GC run.
@@ -22,7 +27,9 @@ from functools import lru_cache
 
 import archsim
 from archsim.families import get_family
+import workloads
 from archsim.record import result_metrics
+from mappings import get_mapper, map_cascade
 from mappings.gpu.conv import CONV_KERNELS
 from mappings.gpu.networks import conv_layer_program, network_program
 from mappings.optimum_group import optimum_group_size
@@ -35,6 +42,7 @@ from .e2gc_report import report_sections
 
 KEYS = ("arch", "network", "G", "C", "H", "batch", "precision", "stride", "kernel", "fidelity")
 FIDELITIES = ("event", "bound")
+SPATIAL_WORD_BYTES = 2          # mappings/spatial_group_conv.py WORD_BYTES
 ELEM = {"fp16": 2, "bf16": 2, "fp32": 4}
 NETWORK_RESOLUTION = 224
 
@@ -89,11 +97,13 @@ def _resolve(params: dict):
     if "arch" not in params:
         raise ParamError("arch: required")
     arch = _load_arch(str(params["arch"]))
-    if arch.family != "gpu":
-        raise ParamError(f"arch: the e2gc study runs GPU presets; {arch.name} is a {arch.family} machine")
+    if arch.family not in ("gpu", "spatial"):
+        raise ParamError(f"arch: the e2gc study runs GPU and spatial presets; {arch.name} is a {arch.family} machine")
     precision = str(params.get("precision", "fp16"))
     if precision not in ELEM:
         raise ParamError(f"precision: unknown precision {precision!r}; known: {', '.join(ELEM)}")
+    if arch.family == "spatial" and ELEM[precision] != SPATIAL_WORD_BYTES:
+        raise ParamError(f"precision: spatial arrays hold 2-byte values (fp16, bf16), got {precision}")
     batch = _int(params, "batch", 64)
     fidelity = str(params.get("fidelity", "event"))
     if fidelity not in FIDELITIES:
@@ -101,26 +111,52 @@ def _resolve(params: dict):
     network = str(params.get("network", "layer"))
     if network == "layer":
         kernel = str(params.get("kernel", "auto"))
+        if arch.family == "spatial" and kernel != "auto":
+            raise ParamError(f"kernel: {kernel!r} is a GPU conv kernel; spatial presets run spatial_group_conv")
         if kernel not in CONV_KERNELS:
             raise ParamError(f"kernel: unknown conv kernel {kernel!r}; known: {', '.join(CONV_KERNELS)}")
         return arch, ELEM[precision], batch, fidelity, network, _layer_of(params)
     if network not in NETWORKS:
         raise ParamError(f"network: unknown network {network!r}; known: layer, {', '.join(NETWORKS)}")
+    if arch.family != "gpu":
+        raise ParamError(f"network: networks run on GPU presets; {arch.name} is a {arch.family} machine "
+                         "(use network: layer)")
     return arch, ELEM[precision], batch, fidelity, network, _networks_of(network, params)
 
 
 def _layer(layer: ConvLayer, params: dict, arch, elem: int, batch: int, seed: int, fidelity: str) -> dict:
+    if arch.family == "spatial":
+        return _spatial_layer(layer, arch, batch, seed, fidelity)
     program, choices = conv_layer_program(layer, arch, batch, elem, str(params.get("kernel", "auto")))
     record = _run(program, arch, seed, fidelity)
     macs = layer.macs(batch)
     unit = "mma" if "mma" in arch.units else "fp32"
     record.update(choices)
     record.update({
-        "macs": macs, "energy_per_mac_pj": record["energy_pj"] / macs,
+        "family": arch.family, "macs": macs, "energy_per_mac_pj": record["energy_pj"] / macs,
         "arithmetic_intensity": layer.arithmetic_intensity(batch),
         "g_star_ridge": optimum_group_size(layer, arch, "ridge", batch, unit, elem),
         "g_star_energy": optimum_group_size(layer, arch, "energy", batch, unit, elem),
         "g_star_ridge_fp32": optimum_group_size(layer, arch, "ridge", 1, "fp32", 4),
+    })
+    return record
+
+
+def _spatial_layer(layer: ConvLayer, arch, batch: int, seed: int, fidelity: str) -> dict:
+    G = layer.group_size
+    cascade = workloads.build("group_conv", G=layer.groups, C=G, K=layer.out_per_group, H=layer.h_out,
+                              W=layer.w_out, R=layer.kernel, S=layer.kernel, N=batch, STRIDE=layer.stride)
+    mapping = map_cascade("spatial_group_conv", cascade, arch)
+    record = _run(get_mapper(mapping.mapper).lower(cascade, mapping, arch), arch, seed, fidelity)
+    macs = layer.macs(batch)
+    levels = ("dram", mapping.staging)
+    record.update(mapping.describe())
+    record.update({
+        "family": arch.family, "macs": macs, "energy_per_mac_pj": record["energy_pj"] / macs,
+        "arithmetic_intensity": layer.arithmetic_intensity(batch),
+        "g_star_ridge": optimum_group_size(layer, arch, "ridge", batch, mapping.unit, SPATIAL_WORD_BYTES, levels),
+        "g_star_energy": optimum_group_size(layer, arch, "energy", batch, mapping.unit, SPATIAL_WORD_BYTES,
+                                            levels),
     })
     return record
 
@@ -139,6 +175,7 @@ def _network(pair, arch, elem: int, batch: int, seed: int, fidelity: str) -> dic
         record[f"images_per_j_{form}"] = batch / (rec["energy_pj"] * 1e-12)
         record[f"energy_static_fraction_{form}"] = rec.get("energy_static_pj", 0.0) / rec["energy_pj"]
         record[f"kernels_{form}"] = choices["kernels"]
+    record["family"] = arch.family
     record["fggc_groups"] = fggc.value
     record["ee_gain"] = record["images_per_j_e2gc"] / record["images_per_j_fggc"] - 1
     record["speed_gain"] = record["images_per_s_e2gc"] / record["images_per_s_fggc"] - 1
@@ -158,7 +195,8 @@ def evaluate(params: dict, seed: int = 0) -> dict:
 
 
 PARAMS = (
-    Param("arch", "GPU preset", "required", "a family: gpu preset (`archsim list`)"),
+    Param("arch", "GPU or spatial preset", "required", "a family: gpu preset, or for layer points a family: "
+          "spatial preset (`archsim list`)"),
     Param("network", "layer | mobilenet_v1 | resnext50", "layer", "one 3x3 grouped layer, or an E2GC network "
           "and its matched-MACs FgGC partner"),
     Param("G", "int", "required", "group size (channels per group); must divide C"),
@@ -172,7 +210,8 @@ PARAMS = (
 )
 
 
-register(Evaluator("e2gc", "grouped conv layers and FgGC/E2GC networks on GPU presets (arch, network, G)",
+register(Evaluator("e2gc", "grouped conv layers on GPU and spatial presets, FgGC/E2GC networks on GPU "
+                   "presets (arch, network, G)",
                    ("arch", "network", "G"), classify, evaluate, report_sections,
                    is_workload_key=lambda key: key in ("network", "G", "C", "H", "batch", "stride"),
                    params=PARAMS, check=check))

@@ -1,5 +1,6 @@
 """Report sections of the ``e2gc`` study: per-layer curves against G with the model's G*, the
-per-layer acceptance checks, and network energy efficiency (FgGC vs E2GC) per machine."""
+per-layer acceptance checks (counted over GPU presets), the spatial arrays' utilisation against G,
+and network energy efficiency (FgGC vs E2GC) per machine."""
 from __future__ import annotations
 
 import math
@@ -25,15 +26,16 @@ def layer_summary(layers: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for (arch, C, H), g in layers.groupby(["arch", "C", "H"], sort=False):
         g = g.sort_values("G")
+        first = lambda column: g[column].iloc[0] if column in g else math.nan  # noqa: E731
         per_mac = g["energy_per_mac_pj"].to_numpy()
         wide = g[g["G"] >= 4]
         g_min = int(wide.loc[wide["energy_pj"].idxmin(), "G"]) if len(wide) else math.nan
         rows.append({
-            "arch": arch, "C": C, "H": H,
+            "arch": arch, "family": g["family"].iloc[0] if "family" in g else "gpu", "C": C, "H": H,
             "G_min_energy": int(g.loc[g["energy_pj"].idxmin(), "G"]),
             "G_min_energy_ge4": g_min,
-            "G_star_ridge": g["g_star_ridge"].iloc[0], "G_star_energy": g["g_star_energy"].iloc[0],
-            "G_star_ridge_fp32_b1": g["g_star_ridge_fp32"].iloc[0],
+            "G_star_ridge": first("g_star_ridge"), "G_star_energy": first("g_star_energy"),
+            "G_star_ridge_fp32_b1": first("g_star_ridge_fp32"),
             "energy_per_mac_monotone": bool(np.all(np.diff(per_mac) < 0)),
             "interior_min_ge4": bool(len(wide) > 2 and g_min not in (wide["G"].min(), wide["G"].max())),
             "pj_per_mac_depthwise": per_mac[0], "pj_per_mac_dense": per_mac[-1],
@@ -94,12 +96,47 @@ def _plot_networks(nets: pd.DataFrame, path: Path) -> None:
     plt.close(fig)
 
 
+def _plot_utilisation(spatial: pd.DataFrame, path: Path) -> None:
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for (arch, C, H), g in spatial.groupby(["arch", "C", "H"], sort=False):
+        g = g.sort_values("G")
+        ax.plot(g["G"], g["util_pe2d"], marker="o", ms=3, label=f"{arch} C={C} {H}x{H}",
+                ls="-" if arch == spatial["arch"].iloc[0] else "--")
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    ax.set_xlabel("group size G (channels per group)")
+    ax.set_ylabel("2D array utilisation (useful MAC lane-cycles)")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=6)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _spatial_section(spatial: pd.DataFrame, plots: Path) -> list[str]:
+    util = spatial.pivot_table(index=["arch", "C", "H"], columns="G", values="util_pe2d", sort=False)
+    per_mac = spatial.pivot_table(index=["arch", "C", "H"], columns="G", values="energy_per_mac_pj", sort=False)
+    tiles = spatial.pivot_table(index=["arch", "C", "H"], columns="G", values="tiles", aggfunc="first",
+                                sort=False)
+    _plot_utilisation(spatial, plots / "e2gc_spatial_utilisation.png")
+    return ["### Spatial arrays: utilisation against G", "",
+            "The spatial_group_conv mapper (mappings/spatial_group_conv.py) runs each group as an im2col "
+            "GEMM, weight-stationary, packing small groups block-diagonally; only pack x 9G x G of the "
+            "array's PEs do useful MACs, so utilisation (util_pe2d) collapses as G shrinks.", "",
+            markdown_table(util.round(4).reset_index()), "",
+            "![2D array utilisation vs G](plots/e2gc_spatial_utilisation.png)", "",
+            "Energy per MAC (pJ):", "", markdown_table(per_mac.round(2).reset_index()), "",
+            "Tiling chosen:", "", markdown_table(tiles.reset_index()), ""]
+
+
 def report_sections(ok: pd.DataFrame, meta: dict, out_dir: Path) -> list[str]:
-    lines = ["## E2GC: grouped convolution on GPUs", ""]
+    lines = ["## E2GC: grouped convolution on GPUs and spatial arrays", ""]
     plots = out_dir / "plots"
     plots.mkdir(exist_ok=True)
     layers = ok[ok["network"] == "layer"] if "network" in ok.columns else ok.iloc[0:0]
     nets = ok[ok["network"] != "layer"] if "network" in ok.columns else ok.iloc[0:0]
+    spatial = layers[layers["family"] == "spatial"] if "family" in layers.columns else layers.iloc[0:0]
+    layers = layers[layers["family"] != "spatial"] if "family" in layers.columns else layers
     if len(layers):
         summary = layer_summary(layers)
         lines += ["### Per layer: simulated optimum and the model's G*", "",
@@ -117,7 +154,9 @@ def report_sections(ok: pd.DataFrame, meta: dict, out_dir: Path) -> list[str]:
                   "(plots/e2gc_energy_per_mac.png)", "",
                   "![layer energy vs G; stars: simulated minimum](plots/e2gc_layer_energy.png)", ""]
         pivot = layers.pivot_table(index=["arch", "C", "H"], columns="G", values="latency_s", sort=False)
-        lines += ["### Layer latency (s) by G", "", markdown_table((pivot * 1e6).round(1).reset_index()), ""]
+        lines += ["### Layer latency (us) by G", "", markdown_table((pivot * 1e6).round(1).reset_index()), ""]
+    if len(spatial):
+        lines += _spatial_section(spatial, plots)
     if len(nets):
         cols = ["arch", "network", "G", "fggc_groups", "macs_fggc", "macs_e2gc", "images_per_s_fggc",
                 "images_per_s_e2gc", "images_per_j_fggc", "images_per_j_e2gc", "ee_gain", "speed_gain",

@@ -41,8 +41,8 @@ def test_auto_choice_depthwise_direct_dense_tensor_cores(v100):
 
 
 def test_mapper_runs_the_cascade_and_rejects_bad_options(v100):
-    c = workloads.build("group_conv", G=8, C=16, K=16, H=14, W=14, R=3, S=3)
-    m = map_cascade("gpu_group_conv", c, v100, batch=4)
+    c = workloads.build("group_conv", G=8, C=16, K=16, H=14, W=14, R=3, S=3, N=4)
+    m = map_cascade("gpu_group_conv", c, v100)
     r = get_family("gpu").simulate(m.program, v100)
     layer_macs = 8 * 16 * 16 * 14 * 14 * 9 * 4
     done = r.actions.get("mma.mac", 0) + r.actions.get("fp32.mac", 0)
@@ -50,7 +50,10 @@ def test_mapper_runs_the_cascade_and_rejects_bad_options(v100):
     with pytest.raises(MappingError, match="kernel"):
         map_cascade("gpu_group_conv", c, v100, kernel="winograd")
     with pytest.raises(MappingError, match="batch"):
-        map_cascade("gpu_group_conv", c, v100, batch=0)
+        map_cascade("gpu_group_conv", c, v100, batch=4)
+    strided = map_cascade("gpu_group_conv", workloads.build("group_conv", G=8, C=16, K=16, H=7, W=7, N=4,
+                                                            STRIDE=2), v100)
+    assert 4 * strided.program.kernels[0].writes["Y"] == m.program.kernels[0].writes["Y"]   # 7x7 vs 14x14
 
 
 @pytest.mark.parametrize("tile", [

@@ -48,8 +48,9 @@ def test_spec_expands_to_layers_and_network_pairs():
     points = expand_all(load_spec(SPEC)).points
     layers = [p for p in points if p["network"] == "layer"]
     nets = [p for p in points if p["network"] != "layer"]
-    assert len(layers) == 5 * (8 + 9 + 10 + 11) and all(p["G"] <= p["C"] for p in layers)
+    assert len(layers) == 7 * (8 + 9 + 10 + 11) and all(p["G"] <= p["C"] for p in layers)
     assert {(p["network"], p["G"]) for p in nets} == {(n, g) for n in ("mobilenet_v1", "resnext50") for g in (4, 8)}
+    assert {p["arch"] for p in nets} == {"p100_pcie", "p4000", "v100_sxm2", "a100_80gb", "h200_sxm"}
 
 
 def _layer_point(G, arch="p100_pcie", **extra):
@@ -70,7 +71,10 @@ def test_layer_records_energy_per_mac_and_g_star():
     (_layer_point(5), "G: group size 5"),
     (_layer_point(8, H=0), "h_in"),
     ({"arch": "p100_pcie", "network": "vgg16", "G": 8}, "network: unknown network"),
-    (_layer_point(8, arch="fusemax"), "arch:"),
+    ({"arch": "fusemax", "network": "resnext50", "G": 8}, "network: networks run on GPU presets"),
+    (_layer_point(8, arch="fusemax", kernel="direct"), "kernel:"),
+    (_layer_point(8, arch="fusemax", precision="fp32"), "precision:"),
+    (_layer_point(8, arch="piuma8"), "arch:"),
 ])
 def test_bad_points_name_the_field(params, field):
     with pytest.raises(ValueError, match=field):
@@ -98,16 +102,15 @@ def test_p100_pcie_e2gc_gain_positive_for_both_networks():
         assert rec["ee_gain"] > 0, (network, rec["ee_gain"])
 
 
-def test_spatial_array_utilisation_collapses_as_groups_shrink():
-    """Grouped conv as batched small GEMMs, (c, k) unrolled on generic_array's 16 x 16 array."""
-    from sweeps.evaluators import evaluate_einsum_point
-    util = []
-    for C in (1, 4, 16):
-        rec = evaluate_einsum_point({"workload": "group_conv", "arch": "generic_array", "mapping": "unfused",
-                                     "G": 64 // C, "C": C, "K": C, "H": 7, "W": 7,
-                                     "map.spatial.pe2d": "c,k"})
-        util.append(rec["util_pe2d"])
-    assert util[0] <= 1 / 256 + 1e-9 and util == sorted(util) and util[-1] > 20 * util[0]
+def test_spatial_layer_points_record_the_tiling_and_utilisation():
+    """A layer point on a spatial preset runs spatial_group_conv: the same MACs as on a GPU, its
+    tiling in ``tiles``, and utilisation that rises with G (collapses as groups shrink)."""
+    ev = get_evaluator("e2gc")
+    recs = [ev.evaluate(_layer_point(G, arch="fusemax")) for G in (1, 8, 128)]
+    assert [r["macs"] for r in recs] == [8 * 14 * 14 * 9 * G * 128 for G in (1, 8, 128)]
+    assert recs[0]["tiles"].startswith("pack=28,") and recs[0]["family"] == "spatial"
+    util = [r["util_pe2d"] for r in recs]
+    assert util == sorted(util) and util[0] < 0.01 and 0 < util[-1] <= 1
 
 
 @pytest.mark.parametrize("extra, field", [("G: [5]\n  network: [layer]", "axes.G[0]: group size 5"), ("G: [8]\n  network: [vgg]", "unknown network")])

@@ -47,30 +47,34 @@ def test_spgemm_matches_scipy():
     np.testing.assert_allclose(z.toarray(), (x["A"] @ x["B"]).toarray(), atol=1e-12)
 
 
-def direct_group_conv(i, wt):
-    g_, c_, hi, wi = i.shape
+def direct_group_conv(i, wt, stride):
+    n_, g_, c_, hi, wi = i.shape
     _, k_, _, r_, s_ = wt.shape
-    h_, w_ = hi - r_ + 1, wi - s_ + 1
-    out = np.zeros((g_, k_, h_, w_))
-    for g in range(g_):
-        for k in range(k_):
-            for h in range(h_):
-                for w in range(w_):
-                    for c in range(c_):
-                        for r in range(r_):
-                            for s in range(s_):
-                                out[g, k, h, w] += i[g, c, h + r, w + s] * wt[g, k, c, r, s]
+    h_, w_ = (hi - r_) // stride + 1, (wi - s_) // stride + 1
+    out = np.zeros((n_, g_, k_, h_, w_))
+    for n in range(n_):
+        for g in range(g_):
+            for k in range(k_):
+                for h in range(h_):
+                    for w in range(w_):
+                        for c in range(c_):
+                            for r in range(r_):
+                                for s in range(s_):
+                                    out[n, g, k, h, w] += (i[n, g, c, h * stride + r, w * stride + s]
+                                                           * wt[g, k, c, r, s])
     return out
 
 
 @pytest.mark.parametrize("shape", [dict(), dict(G=3, C=1, K=1, H=4, W=5, R=3, S=3),
-                                   dict(G=1, C=2, K=3, H=3, W=3, R=2, S=1)])
+                                   dict(G=1, C=2, K=3, H=3, W=3, R=2, S=1),
+                                   dict(G=2, C=2, K=1, H=3, W=2, R=3, S=3, N=2, STRIDE=2)])
 def test_group_conv_matches_loops(shape):
     c = workloads.build("group_conv", **shape)
     x = workloads.random_inputs(c, seed=7)
     p = c.shape
-    assert x["I"].shape == (p["G"], p["C"], p["H"] + p["R"] - 1, p["W"] + p["S"] - 1)
-    np.testing.assert_allclose(workloads.evaluate(c, x)["O"], direct_group_conv(x["I"], x["WT"]),
+    st = p["STRIDE"]
+    assert x["I"].shape == (p["N"], p["G"], p["C"], (p["H"] - 1) * st + p["R"], (p["W"] - 1) * st + p["S"])
+    np.testing.assert_allclose(workloads.evaluate(c, x)["O"], direct_group_conv(x["I"], x["WT"], st),
                                atol=1e-12)
 
 

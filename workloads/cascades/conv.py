@@ -1,8 +1,9 @@
 """Convolution cascades: a grouped convolution and a small video-diffusion block.
 
-group_conv: G groups, C input channels per group, K output channels per group (total
-C_in = G x C, C_out = G x K), output H x W, kernel R x S, stride 1, over an input already padded
-to (H+R-1) x (W+S-1):  O[g,k,h,w] = sum_{c,r,s} I[g,c,h+r,w+s] x WT[g,k,c,r,s].
+group_conv: a batch of N images, G groups, C input channels per group, K output channels per
+group (total C_in = G x C, C_out = G x K), output H x W, kernel R x S, stride STRIDE, over an input
+already padded to ((H-1) STRIDE + R) x ((W-1) STRIDE + S):
+O[n,g,k,h,w] = sum_{c,r,s} I[n,g,c,h STRIDE + r,w STRIDE + s] x WT[g,k,c,r,s].
 E2GC's "group size" (channels per group) is our C; its number of groups g is our G; depthwise is
 C = K = 1, dense is G = 1.
 
@@ -20,13 +21,13 @@ from workloads.cascades._common import cascade, check_positive, from_text
 
 @cascade
 def group_conv(G: int = 2, C: int = 3, K: int = 4, H: int = 6, W: int = 6, R: int = 3,
-               S: int = 3) -> Cascade:
+               S: int = 3, N: int = 1, STRIDE: int = 1) -> Cascade:
     """Grouped KxK-style convolution (R x S kernel), see the module docstring."""
-    check_positive(G=G, C=C, K=K, H=H, W=W, R=R, S=S)
-    return from_text("group_conv", dict(G=G, C=C, K=K, H=H, W=W, R=R, S=S), """
-input I[g,c,h,w]
+    check_positive(G=G, C=C, K=K, H=H, W=W, R=R, S=S, N=N, STRIDE=STRIDE)
+    return from_text("group_conv", dict(N=N, G=G, C=C, K=K, H=H, W=W, R=R, S=S, STRIDE=STRIDE), """
+input I[n,g,c,h,w]
 input WT[g,k,c,r,s]
-O[g,k,h,w] = I[g,c,h+r,w+s] x WT[g,k,c,r,s]
+O[n,g,k,h,w] = I[n,g,c,h*STRIDE+r,w*STRIDE+s] x WT[g,k,c,r,s]
 """)
 
 

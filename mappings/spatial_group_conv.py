@@ -1,0 +1,313 @@
+"""Grouped convolution on a 2D PE array: a weight-stationary batch of per-group im2col GEMMs
+(mapper ``spatial_group_conv``, the ``group_conv`` cascade).
+
+Per group the layer is a GEMM over the P = N x H x W output pixels: O[p, k] = sum_j X[p, j] WT[j, k]
+with the im2col contraction j = (c, r, s) of J = C R S and K outputs. Weight-stationary on the
+rows x cols array: the weights (j on rows, k on columns) sit in the PEs, one pixel's im2col column
+enters per cycle and partial sums flow down the columns. Groups smaller than the array are packed
+block-diagonally: ``pack`` = min(G, rows // J, cols // K) groups share the array (group i on rows
+[iJ, (i+1)J), columns [iK, (i+1)K)); a group larger than the array is folded (``pack`` = 1,
+``row_folds`` = ceil(J / rows), ``col_folds`` = ceil(K / cols)). Only pack x J x K of the rows x cols
+PEs do useful MACs, so utilisation collapses as the group size shrinks.
+
+Loop nest: group blocks of ``pack`` groups (outermost); pixel tiles of ``images`` images x ``rows``
+output rows x the full width; per tile, column folds then row folds (partial sums stay in glb).
+Per tile DRAM loads the block's input tile (pack C channels, (rows - 1) STRIDE + R input rows with
+the halo, the full padded width) and stores its outputs. The block's weights are kept in glb and
+loaded once (``weights=kept``) or, when they do not fit beside the tiles, loaded fold by fold from
+DRAM for every tile (``weights=streamed``).
+
+Timing per (tile, fold) pass (assumptions of this mapper): loading a fold's weights into the PEs
+takes one cycle per array row used (skipped after the first tile when the block has a single fold:
+the weights stay in the PEs); the pixels stream one per cycle; fill/drain once per pass
+(``ComputeUnit.fill_drain_cycles``). glb traffic per pass: the fold's weights when loaded, one
+im2col column (the rows used) per pixel, and for row folds after the first a partial-sum read and
+write per pixel and column; the last row fold writes the outputs. Values are 2 bytes (FuseMax's
+2-byte values, docs/reference/fusemax.md), partial sums too (assumption: as FuseMax's artifact).
+
+Capacity (``CapacityError``): glb holds two input tiles (double-buffered), the output tile and the
+block's weights (kept) or two folds' weights (streamed); each PE's register file a weight and a
+partial sum. Tile search: images over the powers of two up to N (and N), rows over 1..H, both
+weight modes; the least estimated time (max of array cycles, DRAM bytes / bandwidth, glb bytes /
+bandwidth), then the least DRAM traffic, then the larger tile. Options ``pack``, ``images``,
+``rows`` fix a choice (checked against the array and glb).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from math import ceil
+
+from archsim import Op, Program
+
+from .registry import register
+from .spec import CapacityError, MappingError
+
+WORD_BYTES = 2
+OPTIONS = ("pack", "images", "rows")
+MAX_OPS = 200_000
+
+
+@dataclass(frozen=True)
+class GroupConvMapping:
+    """The tiling :mod:`mappings.spatial_group_conv` chose (see the module docstring)."""
+
+    mapper: str
+    N: int
+    G: int
+    C: int
+    K: int
+    H: int
+    W: int
+    R: int
+    S: int
+    stride: int
+    unit: str
+    staging: str
+    array_rows: int
+    array_cols: int
+    pack: int
+    images: int
+    rows: int
+    weights_kept: bool
+    backing_level: str = "dram"
+
+    @property
+    def J(self) -> int:
+        return self.C * self.R * self.S
+
+    @property
+    def row_folds(self) -> int:
+        return ceil(self.J / self.array_rows)
+
+    @property
+    def col_folds(self) -> int:
+        return ceil(self.K / self.array_cols)
+
+    @property
+    def blocks(self) -> int:
+        return ceil(self.G / self.pack)
+
+    def tiling(self) -> str:
+        return (f"pack={self.pack},row_folds={self.row_folds},col_folds={self.col_folds},"
+                f"tile={self.images}imgx{self.rows},weights={'kept' if self.weights_kept else 'streamed'}")
+
+    def describe(self) -> dict[str, str]:
+        return {"tiles": self.tiling(), "loop_order": "group_block,image_tile,row_tile,col_fold,row_fold",
+                "spatial": f"{self.unit}=(g,c,r,s)x(g,k)"}
+
+
+def _tile_bytes(m, groups: int, images: int, rows: int) -> dict[str, int]:
+    """Bytes of one tile of ``groups`` groups, ``images`` images, ``rows`` output rows."""
+    h_in = (rows - 1) * m.stride + m.R
+    w_in = (m.W - 1) * m.stride + m.S
+    return {"input": images * groups * m.C * h_in * w_in * WORD_BYTES,
+            "output": images * groups * m.K * rows * m.W * WORD_BYTES,
+            "weights": groups * m.K * m.J * WORD_BYTES}
+
+
+def _fold_extents(m, groups: int) -> list[tuple[int, int]]:
+    """(array rows used, array columns used) of each pass of a block of ``groups`` groups."""
+    if m.pack > 1 or (m.row_folds == 1 and m.col_folds == 1):
+        return [(groups * m.J, groups * m.K)]
+    return [(min(m.array_rows, m.J - fr * m.array_rows), min(m.array_cols, m.K - fc * m.array_cols))
+            for fc in range(m.col_folds) for fr in range(m.row_folds)]
+
+
+def _glb_need(m) -> int:
+    t = _tile_bytes(m, m.pack, m.images, m.rows)
+    weights = t["weights"] if m.weights_kept else 2 * m.array_rows * m.array_cols * WORD_BYTES
+    return 2 * t["input"] + t["output"] + weights
+
+
+def _tile_cost(m, groups: int, pixels: int, first_tile: bool, fill_drain) -> tuple[int, ...]:
+    """One tile's array op: (cycles, useful MACs, glb read bytes, glb write bytes, DRAM bytes of
+    streamed weights), summed over its passes (see the module docstring)."""
+    folds = _fold_extents(m, groups)
+    single = len(folds) == 1
+    cycles = macs = reads = writes = streamed = 0
+    for i, (r, c) in enumerate(folds):
+        per_pixel = r * c // groups if single else r * c     # useful weights = MACs per pixel
+        load = r if (not single or first_tile) else 0
+        cycles += load + pixels + fill_drain(r, c)
+        macs += pixels * per_pixel
+        reads += (per_pixel * WORD_BYTES if load else 0) + pixels * r * WORD_BYTES
+        if i % m.row_folds:                                   # a partial sum to add to
+            reads += pixels * c * WORD_BYTES
+        writes += pixels * c * WORD_BYTES                     # partial sums, or outputs on the last
+        if load and not m.weights_kept:
+            streamed += per_pixel * WORD_BYTES
+    return cycles, macs, reads, writes, streamed
+
+
+def _tiles(m):
+    """(images, output rows) of each pixel tile of a block, in loop order (edge tiles partial)."""
+    return [(min(m.images, m.N - i0), min(m.rows, m.H - h0))
+            for i0 in range(0, m.N, m.images) for h0 in range(0, m.H, m.rows)]
+
+
+def _tile_shapes(m) -> dict[tuple[int, int], int]:
+    """(images, output rows) -> tiles of that shape per block."""
+    out: dict[tuple[int, int], int] = {}
+    for i_n, images in ((m.N // m.images, m.images), (1 if m.N % m.images else 0, m.N % m.images)):
+        for r_n, rows in ((m.H // m.rows, m.rows), (1 if m.H % m.rows else 0, m.H % m.rows)):
+            if i_n and r_n:
+                out[(images, rows)] = out.get((images, rows), 0) + i_n * r_n
+    return out
+
+
+def _estimate(m, arch) -> tuple[float, int]:
+    """(estimated cycles, DRAM bytes) of the whole layer under mapping ``m``: the program's array
+    cycles, DRAM bytes and glb bytes summed in closed form, the time the largest of array cycles,
+    DRAM bytes / bandwidth and glb bytes / bandwidth."""
+    dram_bw = arch.levels[m.backing_level].bandwidth_bytes_per_cycle
+    glb_bw = arch.levels[m.staging].bandwidth_bytes_per_cycle
+    fd = arch.units[m.unit].fill_drain_cycles
+    first = _tiles(m)[0]
+    cycles = dram = glb = 0
+    full, last = divmod(m.G, m.pack)
+    for groups, n_blocks in ((m.pack, full), (last, 1 if last else 0)):
+        if not n_blocks:
+            continue
+        block_cycles = block_dram = block_glb = 0
+        if m.weights_kept:
+            block_dram += _tile_bytes(m, groups, 1, 1)["weights"]
+            block_glb += _tile_bytes(m, groups, 1, 1)["weights"]
+        for (images, rows), count in _tile_shapes(m).items():
+            tb = _tile_bytes(m, groups, images, rows)
+            later = _tile_cost(m, groups, images * rows * m.W, False, fd)
+            n_first = 1 if (images, rows) == first else 0
+            for cost, n in ((_tile_cost(m, groups, images * rows * m.W, True, fd), n_first),
+                            (later, count - n_first)):
+                block_cycles += n * cost[0]
+                block_dram += n * (tb["input"] + tb["output"] + cost[4])
+                block_glb += n * (tb["input"] + tb["output"] + cost[2] + cost[3] + cost[4])
+        cycles += n_blocks * block_cycles
+        dram += n_blocks * block_dram
+        glb += n_blocks * block_glb
+    return max(cycles, dram / dram_bw, glb / glb_bw), dram
+
+
+def _whole(options: dict, key: str):
+    value = options.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise MappingError(f"{key}: expected a positive integer, got {value!r}")
+    return value
+
+
+def _powers(limit: int) -> list[int]:
+    out, x = [], 1
+    while x < limit:
+        out.append(x)
+        x *= 2
+    return out + [limit]
+
+
+@dataclass(frozen=True)
+class SpatialGroupConvMapper:
+    name: str = "spatial_group_conv"
+    families: tuple[str, ...] = ("spatial",)
+    description: str = ("grouped convolution as a weight-stationary batch of per-group im2col GEMMs on the "
+                        "2D array, small groups packed block-diagonally; options pack, images, rows")
+    workloads: tuple[str, ...] = ("group_conv",)
+
+    def map(self, cascade, arch, **options) -> GroupConvMapping:
+        unknown = sorted(set(options) - set(OPTIONS))
+        if unknown:
+            raise MappingError(f"{unknown[0]}: unknown option of {self.name}; known: {', '.join(OPTIONS)}")
+        if cascade.name != "group_conv":
+            raise MappingError(f"workload: {self.name} maps group_conv, not {cascade.name}")
+        arrays = sorted(n for n, u in arch.units.items() if u.kind == "pe_array_2d")
+        if not arrays:
+            raise MappingError(f"arch: {arch.name} has no 2D PE array ({self.name} needs one)")
+        backing = arch.backing_level
+        on_chip = [n for n in arch.levels if n != backing]
+        if not on_chip:
+            raise MappingError(f"arch: {arch.name} needs an on-chip buffer and a backing level")
+        staging = max(on_chip, key=lambda n: arch.levels[n].capacity_bytes)
+        unit = arch.units[arrays[0]]
+        rf = unit.register_file_bytes_per_pe
+        if rf and rf < 2 * WORD_BYTES:
+            raise CapacityError(f"tiles: a weight and a partial sum need {2 * WORD_BYTES} B per PE in the "
+                                f"{arrays[0]} register file but it holds {rf} B")
+        s = cascade.shape
+        J, K = s["C"] * s["R"] * s["S"], s["K"]
+        fit = min(s["G"], unit.rows // J, unit.cols // K) if J <= unit.rows and K <= unit.cols else 1
+        pack = _whole(options, "pack") or fit
+        if pack > fit:
+            raise MappingError(f"pack: at most {fit} groups of {J} x {K} weights fit block-diagonally on "
+                               f"the {unit.rows} x {unit.cols} array, got {pack}")
+        base = dict(mapper=self.name, N=s["N"], G=s["G"], C=s["C"], K=K, H=s["H"], W=s["W"], R=s["R"],
+                    S=s["S"], stride=s["STRIDE"], unit=arrays[0], staging=staging, array_rows=unit.rows,
+                    array_cols=unit.cols, pack=pack, backing_level=backing)
+        want_images, want_rows = _whole(options, "images"), _whole(options, "rows")
+        for key, value, limit in (("images", want_images, s["N"]), ("rows", want_rows, s["H"])):
+            if value is not None and value > limit:
+                raise MappingError(f"{key}: a tile of {value} exceeds the layer's {limit}")
+        cap = arch.levels[staging].capacity_bytes
+        best, smallest = None, None
+        for kept in (True, False):
+            for images in ([want_images] if want_images else _powers(s["N"])):
+                for rows in ([want_rows] if want_rows else range(1, s["H"] + 1)):
+                    m = GroupConvMapping(**base, images=images, rows=rows, weights_kept=kept)
+                    need = _glb_need(m)
+                    smallest = need if smallest is None else min(smallest, need)
+                    if need > cap:
+                        continue
+                    cycles, dram = _estimate(m, arch)
+                    key = (cycles, dram, -images * rows, not kept)
+                    if best is None or key < best[0]:
+                        best = (key, m)
+        if best is None:
+            raise CapacityError(f"tiles: the smallest group_conv tile ({want_images or 1} image x "
+                                f"{want_rows or 1} output row of {pack} group(s), double-buffered) needs "
+                                f"{smallest} B in {staging} but its capacity is {cap} B")
+        return best[1]
+
+    def lower(self, cascade, mapping: GroupConvMapping, arch) -> Program:
+        return build_program(mapping, arch)
+
+
+def build_program(m: GroupConvMapping, arch) -> Program:
+    """The tile program: per block an optional weight load, per tile a DRAM load, one array op
+    (all passes) and a store; loads run two tiles ahead (double buffering)."""
+    tiles = _tiles(m)
+    n_ops = m.blocks * (3 * len(tiles) + 1)
+    if n_ops > MAX_OPS:
+        raise MappingError(f"images: the tile program has {n_ops} ops (> {MAX_OPS}); use larger tiles "
+                           "(options images, rows)")
+    ops: list[Op] = []
+    dram, glb = m.backing_level, m.staging
+
+    def add(name, unit=None, cycles=0, work=None, reads=None, writes=None, deps=()):
+        ops.append(Op(name, unit, int(cycles), work or {}, {k: int(v) for k, v in (reads or {}).items() if v},
+                      {k: int(v) for k, v in (writes or {}).items() if v}, {}, {},
+                      tuple(d for d in deps if d is not None)))
+        return len(ops) - 1
+
+    fd = arch.units[m.unit].fill_drain_cycles
+    costs: dict[tuple, tuple] = {}
+    mms: list[int] = []
+    for b in range(m.blocks):
+        groups = min(m.pack, m.G - b * m.pack)
+        ldw = None
+        if m.weights_kept:
+            w = _tile_bytes(m, groups, 1, 1)["weights"]
+            ldw = add(f"ldW[{b}]", reads={dram: w}, writes={glb: w}, deps=(mms[-1] if mms else None,))
+        for t, (images, rows) in enumerate(tiles):
+            tb = _tile_bytes(m, groups, images, rows)
+            key = (groups, images * rows * m.W, t == 0)
+            if key not in costs:
+                costs[key] = _tile_cost(m, *key, fd)
+            cycles, macs, reads, writes, streamed = costs[key]
+            ld = add(f"ld[{b},{t}]", reads={dram: tb["input"] + streamed}, writes={glb: tb["input"] + streamed},
+                     deps=(mms[-2] if len(mms) >= 2 else None,))
+            mm = add(f"mm[{b},{t}]", m.unit, cycles, {"mac": macs}, reads={glb: reads}, writes={glb: writes},
+                     deps=(ld, ldw, mms[-1] if mms else None))
+            mms.append(mm)
+            add(f"st[{b},{t}]", reads={glb: tb["output"]}, writes={dram: tb["output"]}, deps=(mm,))
+    return Program(f"group_conv[{m.tiling()}]", tuple(ops))
+
+
+MAPPER = register(SpatialGroupConvMapper())
