@@ -10,6 +10,12 @@ Columns (one meaning each, across the code base):
 - ``util_<x>`` per compute unit: the fraction of its lane-cycles doing *useful work*,
   sum over operators of count x cycles_per_op / (cycles x lanes x servers), excluding operators
   that run on dedicated units beside the ALU (FLAT's exp unit);
+- ``compute_ops``: operator executions on the compute units (a MAC, an add, an exp: one each;
+  PIUMA's pipelines count instructions), from the result's action counts, register-file and DMA
+  actions excluded; ``peak_compute_ops_per_cycle``: lanes x instances / the fewest cycles of any
+  operator, summed over those units (and PIUMA's cores) (every lane of every unit running its fastest operator);
+  ``peak_dram_bytes_per_cycle``: the backing level's bandwidth. Together with ``dram_bytes`` and
+  ``cycles`` they place a point on a roofline (sweeps/report.py);
 - ``peak_<level>_bytes`` where the fidelity tracks occupancy;
 - ``energy_<component>_pj`` per component (``static`` = static power x seconds where the arch
   states a static power);
@@ -18,7 +24,30 @@ Columns (one meaning each, across the code base):
 """
 from __future__ import annotations
 
-__all__ = ["result_metrics", "useful_lane_cycles"]
+__all__ = ["result_metrics", "useful_lane_cycles", "compute_ops", "peak_compute_ops_per_cycle"]
+
+NOT_COMPUTE = ("dma",)        # unit kinds that move data rather than compute
+
+
+def _compute_units(arch) -> list[str]:
+    return [name for name, unit in arch.units.items() if unit.kind not in NOT_COMPUTE]
+
+
+def compute_ops(arch, actions: dict) -> float:
+    """Operator executions on the compute units (``<unit>.<operator>`` action counts)."""
+    total = 0.0
+    for name in _compute_units(arch):
+        ops = arch.units[name].cycles_per_op
+        total += sum(n for k, n in actions.items() if k.startswith(name + ".") and k[len(name) + 1:] in ops)
+    return total
+
+
+def peak_compute_ops_per_cycle(arch) -> float:
+    """Every lane of every compute unit running its fastest operator each cycle (a PIUMA preset's
+    units are one core's: times ``piuma.cores``)."""
+    per_copy = sum(arch.units[n].lanes * arch.units[n].count / min(arch.units[n].cycles_per_op.values())
+                   for n in _compute_units(arch))
+    return float(per_copy * (arch.piuma.cores if getattr(arch, "piuma", None) is not None else 1))
 
 
 def useful_lane_cycles(arch, unit: str, actions: dict) -> float:
@@ -40,6 +69,9 @@ def result_metrics(result, arch, energy) -> dict:
         "latency_s": cycles / arch.clock_hz,
         "energy_pj": energy.total_pj,
         "dram_bytes": result.traffic_bytes.get(arch.backing_level, 0),
+        "compute_ops": compute_ops(arch, result.actions),
+        "peak_compute_ops_per_cycle": peak_compute_ops_per_cycle(arch),
+        "peak_dram_bytes_per_cycle": float(arch.levels[arch.backing_level].bandwidth_bytes_per_cycle),
         "fidelity": result.fidelity,
         "events": result.events,
         "ops": result.ops,

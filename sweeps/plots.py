@@ -4,7 +4,8 @@
 ``latency (s)``, ``arch.levels.glb.capacity_bytes`` -> ``glb capacity (bytes)``). ``finish(fig)``
 gives integer-valued linear axes integer ticks and turns long categorical tick labels so they do not
 overlap. ``save(fig, path)`` refuses a figure with an unlabelled axis that shows data
-(``PlotError``), lays it out, writes it and closes it.
+(``PlotError``), lays it out, moves a legend that covers data points outside its axes (and refuses
+the figure if a legend still covers a point), writes it and closes it.
 """
 from __future__ import annotations
 
@@ -89,8 +90,76 @@ def unlabelled(fig) -> list[str]:
     return missing
 
 
+def _data_points(ax):
+    """Display coordinates of the data points ``ax`` shows inside its frame: line vertices, scatter
+    offsets and bar tops."""
+    import numpy as np
+    from matplotlib.patches import Rectangle
+
+    chunks = []
+    for line in ax.get_lines():
+        xy = np.asarray(line.get_xydata(), dtype=float)            # unit-converted (categories too)
+        chunks.append(line.get_transform().transform(xy) if len(xy) else xy)
+    for coll in ax.collections:
+        offsets = np.asarray(coll.get_offsets(), dtype=float)
+        if len(offsets) and coll.get_offset_transform() is not None:
+            chunks.append(coll.get_offset_transform().transform(offsets))
+    for patch in ax.patches:
+        if isinstance(patch, Rectangle) and patch.get_height():
+            x, y = patch.get_x() + patch.get_width() / 2, patch.get_y() + patch.get_height()
+            chunks.append(patch.get_transform().transform([(x, y)]))
+    if not chunks:
+        return np.empty((0, 2))
+    points = np.concatenate([c.reshape(-1, 2) for c in chunks])
+    points = points[np.isfinite(points).all(axis=1)]
+    box = ax.bbox
+    inside = (points[:, 0] >= box.x0) & (points[:, 0] <= box.x1) & (points[:, 1] >= box.y0) & (points[:, 1] <= box.y1)
+    return points[inside]
+
+
+def covered_points(fig) -> list[str]:
+    """Legends of ``fig`` that cover data points of any of its axes, as ``"legend of axes i covers n
+    points"`` (empty when none does); draws the figure to measure it."""
+    renderer = _drawn(fig)
+    found = []
+    legends = [(i, ax.get_legend()) for i, ax in enumerate(fig.axes)] + [("figure", lg) for lg in fig.legends]
+    points = [_data_points(ax) for ax in fig.axes]
+    for owner, legend in legends:
+        if legend is None or not legend.get_visible():
+            continue
+        box = legend.get_window_extent(renderer)
+        n = sum(int(((p[:, 0] > box.x0) & (p[:, 0] < box.x1) & (p[:, 1] > box.y0) & (p[:, 1] < box.y1)).sum())
+                for p in points)
+        if n:
+            found.append(f"the legend of axes {owner} covers {n} data point(s)")
+    return found
+
+
+def _drawn(fig):
+    """Draw ``fig`` (on an Agg canvas if it has no renderer of its own) and return the renderer."""
+    if not hasattr(fig.canvas, "get_renderer"):
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        FigureCanvasAgg(fig)
+    fig.canvas.draw()
+    return fig.canvas.get_renderer()
+
+
+def _move_legends_outside(fig) -> None:
+    """Re-place every axes legend to the right of its axes, keeping its entries, title and font size."""
+    for ax in fig.axes:
+        legend = ax.get_legend()
+        if legend is None:
+            continue
+        handles, labels = legend.legend_handles, [t.get_text() for t in legend.get_texts()]
+        title = legend.get_title().get_text() or None
+        size = legend.get_texts()[0].get_fontsize() if labels else None
+        ax.legend(handles, labels, title=title, fontsize=size, loc="upper left", bbox_to_anchor=(1.02, 1.0),
+                  borderaxespad=0.0)
+
+
 def save(fig, path: Path, dpi: int = 110) -> Path:
-    """Check labels, lay out, write ``path`` and close ``fig``; ``PlotError`` if an axis is unlabelled."""
+    """Check labels, lay out, write ``path`` and close ``fig``; ``PlotError`` if an axis is unlabelled
+    or a legend covers data points even outside its axes."""
     import matplotlib.pyplot as plt
 
     missing = unlabelled(fig)
@@ -99,6 +168,13 @@ def save(fig, path: Path, dpi: int = 110) -> Path:
         raise PlotError(f"{Path(path).name}: {'; '.join(missing)}")
     finish(fig)
     fig.tight_layout()
+    if covered_points(fig):
+        _move_legends_outside(fig)
+        fig.tight_layout()
+        covered = covered_points(fig)
+        if covered:
+            plt.close(fig)
+            raise PlotError(f"{Path(path).name}: {'; '.join(covered)}")
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=dpi)
     plt.close(fig)

@@ -3,8 +3,9 @@
 The report is rebuilt from the stored results alone (``archsim report DIR``), never from live
 objects, so a report always describes exactly the records on disk (``results.csv``; for a sweep
 that was killed before writing it, the records in ``results.db``). Sections: a summary (points, failures,
-seeds, fidelity), metrics against the first numeric axis, the Pareto front over latency, energy and
-area (those the records have), per-axis sensitivity plots, the results table (the 50 fastest when
+seeds, fidelity), metrics against the first numeric axis, a roofline (records with compute ops and
+DRAM traffic), the Pareto front over latency, energy and area (those the records have; only when a
+machine or mapping axis varies, or for a search), per-axis sensitivity plots, the results table (the 50 fastest when
 there are more than 200 points), failed points, study sections (``Evaluator.report_sections``,
 placed first, right after the summary: a study's paper figures are what its reader came for),
 every placeholder and assumption energy entry the points used, and provenance (archsim version, git
@@ -137,8 +138,9 @@ def build_report(out_dir: Path) -> Path:
         lines += evaluator.report_sections(ok, meta, out_dir)
     for name, caption in _plots(ok, axes, out_dir) if len(ok) else []:
         lines += [f"![{caption}](plots/{name})", ""]
-    lines += _pareto_section(ok, meta, out_dir)
+    lines += _roofline_section(ok, axes, out_dir, evaluator)
     workload_keys = [a for a in axes if evaluator.is_workload_key(a)]
+    lines += _pareto_section(ok, meta, out_dir, [a for a in axes if a not in workload_keys])
     lines += _sensitivity_section(ok, axes, out_dir, workload_keys)
     util = [c for c in frame.columns if c.startswith("util_")]
     columns = axes + ["cycles", "bound_cycles", "latency_s", "energy_pj", "dram_bytes"] + util
@@ -191,7 +193,60 @@ def _plots(ok: pd.DataFrame, axes: list[str], out_dir: Path) -> list[tuple[str, 
     return [(name, f"latency, energy and DRAM traffic against {x}")]
 
 
-def _pareto_section(ok: pd.DataFrame, meta: dict, out_dir: Path) -> list[str]:
+ROOFLINE = ("compute_ops", "dram_bytes", "cycles", "peak_compute_ops_per_cycle", "peak_dram_bytes_per_cycle")
+
+
+def _roofline_section(ok: pd.DataFrame, axes: list[str], out_dir: Path, evaluator) -> list[str]:
+    """Achieved compute throughput against operational intensity (compute ops per DRAM byte), under
+    each machine's roof min(peak compute, peak DRAM bandwidth x intensity); for records that have
+    compute and traffic (archsim.record). Points with no DRAM traffic have no intensity: counted, not
+    plotted."""
+    if len(ok) == 0 or not all(c in ok.columns for c in ROOFLINE):
+        return []
+    data = ok.dropna(subset=list(ROOFLINE))
+    data = data[(data["compute_ops"] > 0) & (data["cycles"] > 0)]
+    onchip = int((data["dram_bytes"] <= 0).sum())
+    data = data[data["dram_bytes"] > 0]
+    if data.empty:
+        return []
+    intensity = data["compute_ops"] / data["dram_bytes"]
+    achieved = data["compute_ops"] / data["cycles"]
+    design = [a for a in axes if a in data.columns and data[a].nunique() > 1 and not evaluator.is_workload_key(a)]
+    key = design[0] if design else None
+    fig, ax = plt.subplots(figsize=(8.5, 4.4))
+    groups = list(data.groupby(key, sort=True)) if key and data[key].nunique() <= MAX_LINES else [(None, data)]
+    for value, group in groups:
+        ax.scatter(intensity[group.index], achieved[group.index], s=14, alpha=0.7,
+                   label=f"{key}={value}" if key and value is not None else "points")
+    lo, hi = intensity.min() / 4, intensity.max() * 4
+    xs = np.geomspace(lo, hi, 200)
+    machines = data.groupby(["peak_compute_ops_per_cycle", "peak_dram_bytes_per_cycle"], sort=True)
+    for i, ((compute, bandwidth), group) in enumerate(machines):
+        name = ", ".join(sorted(group["arch"].astype(str).unique())) if "arch" in group else "machine"
+        ax.plot(xs, np.minimum(compute, bandwidth * xs), color="0.3", linestyle=("-", "--", ":", "-.")[i % 4],
+                linewidth=1, label=f"roof: {name} ({compute:.3g} ops/cycle, {bandwidth:.3g} B/cycle)")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("operational intensity (compute ops / DRAM byte)")
+    ax.set_ylabel("achieved compute (ops / cycle)")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0))
+    save(fig, out_dir / "plots" / "roofline.png")
+    share = achieved / np.minimum(data["peak_compute_ops_per_cycle"], data["peak_dram_bytes_per_cycle"] * intensity)
+    lines = ["## Roofline", "",
+             f"{len(data)} points against their machine's roof (compute ops are operator executions on the "
+             "compute units, archsim/record.py; PIUMA counts instructions). Achieved throughput is "
+             f"{share.min():.3g} to {share.max():.3g} of the roof (median {share.median():.3g})."]
+    if onchip:
+        lines[-1] += f" {onchip} points move no DRAM bytes (no intensity) and are not shown."
+    return lines + ["", "![roofline](plots/roofline.png)", ""]
+
+
+def _pareto_section(ok: pd.DataFrame, meta: dict, out_dir: Path, design_axes: list[str]) -> list[str]:
+    """The Pareto front over the objectives, for a search or a grid whose machine or mapping (design)
+    axes vary; a grid that varies only the workload has no alternatives to trade off."""
+    if not meta.get("search") and not any(a in ok.columns and ok[a].nunique() > 1 for a in design_axes):
+        return []
     wanted = (meta.get("search") or {}).get("objectives") or list(OBJECTIVES)
     evaluator = get_evaluator(meta.get("evaluator", "einsum"))
     # a search defines its own front over everything it varied; a grid compares like with like

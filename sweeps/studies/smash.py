@@ -124,7 +124,103 @@ def report_sections(ok: pd.DataFrame, meta: dict, out_dir: Path) -> list[str]:
     (out_dir / "plots").mkdir(exist_ok=True)
     _plot_cycles(ok, out_dir / "plots" / "smash_cycles.png")
     lines += ["![cycles by kernel and scale](plots/smash_cycles.png)", ""]
+    caption = _plot_speedups(ok, out_dir / "plots" / "smash_speedups.png")
+    if caption:
+        lines += [f"![{caption}](plots/smash_speedups.png)", ""]
+    found = findings(ok)
+    if found:
+        lines[2:2] = ["### Findings (computed from these records)", "", *[f"- {f}" for f in found], ""]
     return lines
+
+
+def _configurations(ok: pd.DataFrame) -> list[str]:
+    """The record columns that, with the kernel, identify one configuration."""
+    return [c for c in ("matrix", "scale", "edge_factor", "seed", "arch", "line_bytes", "distribution",
+                        "threads_per_core") if c in ok.columns and ok[c].nunique() > 0]
+
+
+def _describe(keys: list[str], values, varying: set) -> str:
+    """``scale 10, DRAM access 8 B, static distribution``: the keys that vary in the sweep."""
+    values = values if isinstance(values, tuple) else (values,)
+    names = {"line_bytes": "DRAM access {} B", "distribution": "{} distribution", "scale": "scale {}"}
+    return ", ".join(names.get(k, k + " {}").format(v) for k, v in zip(keys, values) if k in varying) or "all"
+
+
+def findings(ok: pd.DataFrame) -> list[str]:
+    """Statements the records support: where rowwise_dense beats SMASH, and what 8- versus 64-byte
+    DRAM accesses do to cycles and to DRAM bandwidth use (fraction of peak)."""
+    out = []
+    keys = [c for c in _configurations(ok) if c != "kernel"]
+    varying = {k for k in keys if ok[k].nunique() > 1}
+    cyc = ok.pivot_table(index=keys, columns="kernel", values="cycles", aggfunc="first") if keys else None
+    smash = [k for k in (cyc.columns if cyc is not None else []) if str(k).startswith("smash")]
+    if cyc is not None and "rowwise_dense" in cyc.columns and smash:
+        both = cyc.dropna(subset=["rowwise_dense", *smash], how="any")
+        best = both[smash].min(axis=1)
+        wins = both[both["rowwise_dense"] < best]
+        per = ", ".join(f"{k} in {int((both['rowwise_dense'] < both[k]).sum())}" for k in smash)
+        text = (f"rowwise_dense is faster than every SMASH version in {len(wins)} of {len(both)} configurations "
+                f"(faster than {per})")
+        if len(wins):
+            shown = [f"{_describe(keys, idx, varying)} ({both.loc[idx, 'rowwise_dense'] / best[idx]:.2f}x SMASH's best cycles)"
+                     for idx in wins.index[:8]]
+            text += ": " + "; ".join(shown) + (f"; and {len(wins) - 8} more" if len(wins) > 8 else "")
+        out.append(text + ".")
+    if "line_bytes" in ok.columns and {8, 64} <= set(ok["line_bytes"]):
+        rest = [k for k in keys if k != "line_bytes"] + ["kernel"]
+        lines = ok.pivot_table(index=rest, columns="line_bytes", values="cycles", aggfunc="first").dropna(subset=[8, 64])
+        ratio = (lines[64] / lines[8]).rename("ratio")
+        if len(ratio):
+            worst = ratio.idxmax() if ratio.max() - 1 >= 1 - ratio.min() else ratio.idxmin()
+            out.append(f"64-byte instead of 8-byte DRAM accesses multiply cycles by {ratio.min():.4g} to "
+                       f"{ratio.max():.4g} (median {ratio.median():.4g}) over {len(ratio)} kernel configurations; "
+                       f"the largest change is {ratio[worst]:.4g}x for {worst[-1]} ({_describe(rest[:-1], worst[:-1], varying)}).")
+        share = ok["dram_bytes_per_cycle"] / ok["peak_dram_bytes_per_cycle"]
+        parts = [f"{b}-byte: median {share[ok['line_bytes'] == b].median():.3g}, max "
+                 f"{share[ok['line_bytes'] == b].max():.3g}" for b in (8, 64)]
+        out.append("DRAM bandwidth use as a fraction of peak (bytes moved per cycle / peak bytes per cycle): "
+                   + "; ".join(parts) + ".")
+    return out
+
+
+def _plot_speedups(ok: pd.DataFrame, path: Path) -> str:
+    """Speedup (baseline cycles / kernel cycles) of every other kernel over each baseline present,
+    one panel per baseline, against R-MAT scale (or the matrix); at the smallest DRAM access size and
+    the flop_balanced distribution when the sweep has several. Returns the caption ('' = no plot)."""
+    bases = [b for b in BASELINES if b in set(ok["kernel"])]
+    if not bases or ok["kernel"].nunique() < 2:
+        return ""
+    x = "scale" if "scale" in ok.columns else "matrix"
+    if x == "matrix":
+        ok = ok.assign(matrix=ok["matrix"].astype(str).map(lambda m: Path(m).name))
+    fixed = []
+    if "line_bytes" in ok.columns and ok["line_bytes"].nunique() > 1:
+        ok = ok[ok["line_bytes"] == ok["line_bytes"].min()]
+        fixed.append(f"{int(ok['line_bytes'].iloc[0])}-byte DRAM accesses")
+    if "distribution" in ok.columns and ok["distribution"].nunique() > 1:
+        pick = "flop_balanced" if "flop_balanced" in set(ok["distribution"]) else sorted(ok["distribution"].unique())[0]
+        ok = ok[ok["distribution"] == pick]
+        fixed.append(f"{pick} distribution")
+    cyc = ok.groupby([x, "kernel"])["cycles"].mean().unstack("kernel")
+    kernels = sorted(cyc.columns)
+    colours = dict(zip(kernels, plt.rcParams["axes.prop_cycle"].by_key()["color"]))
+    fig, axes = plt.subplots(1, len(bases), figsize=(4.2 * len(bases) + 1.6, 3.8), sharey=True, squeeze=False)
+    for ax, base in zip(axes[0], bases):
+        for kernel in kernels:
+            if kernel == base:
+                continue
+            speed = (cyc[base] / cyc[kernel]).dropna()
+            ax.plot(list(speed.index), speed.values, marker="o", color=colours[kernel], label=kernel,
+                    linestyle="-" if x == "scale" else "none")
+        ax.axhline(1.0, color="0.4", linewidth=0.8)
+        ax.set_yscale("log")
+        ax.set_xlabel("R-MAT scale (log2 rows)" if x == "scale" else "matrix")
+        ax.set_ylabel(f"speedup over {base} (cycles ratio)")
+        ax.set_title(f"over {base}")
+        ax.grid(True, which="both", alpha=0.3)
+    axes[0][-1].legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0))
+    save(fig, path)
+    return "speedup of each kernel over " + ", ".join(bases) + (f" ({', '.join(fixed)})" if fixed else "")
 
 
 def _plot_cycles(ok: pd.DataFrame, path: Path) -> None:

@@ -6,7 +6,7 @@ import pytest
 from matplotlib.figure import Figure
 
 from sweeps.cli import main
-from sweeps.plots import PlotError, axis_label, save
+from sweeps.plots import PlotError, axis_label, covered_points, save
 
 SPECS = {
     "einsum": """name: e
@@ -54,10 +54,12 @@ def saved_figures(tmp_path_factory):
 
     def capture(fig, path, *args, **kwargs):
         original(fig, path, *args, **kwargs)     # saving runs the layout; then read the figure back
+        covers = covered_points(fig)
         captured[str(path)] = [
             {"x": ax.get_xlabel(), "y": ax.get_ylabel(), "title": ax.get_title(),
              "shows": bool(ax.get_lines() or ax.collections or ax.patches),
              "xscale": ax.get_xscale(), "xticks": list(ax.get_xticks()),
+             "covers": covers,
              "connected": [ln.get_linestyle() not in ("None", "", " ") and len(ln.get_xdata()) > 1
                            for ln in ax.get_lines()],
              "xdata": [list(map(float, ln.get_xdata())) for ln in ax.get_lines()
@@ -86,6 +88,59 @@ def test_every_saved_plot_has_labelled_axes(saved_figures):
             assert ax["x"].strip() and ax["y"].strip(), (path, ax)
             for label in (ax["x"], ax["y"]):
                 assert not label.startswith(("arch.", "map.")), (path, label)   # a readable name, not a key
+
+
+def test_no_saved_legend_covers_data(saved_figures):
+    assert any("roofline" in p for p in saved_figures) and any("smash_speedups" in p for p in saved_figures)
+    for path, axes in saved_figures.items():
+        assert not any(ax["covers"] for ax in axes), path
+
+
+def _crowded(legend_on_figure=False):
+    """Points filling the upper right corner, where the legend is asked to go."""
+    fig = Figure(figsize=(4, 3))
+    ax = fig.add_subplot()
+    xs = np.linspace(0, 1, 21)
+    for k in range(4):
+        ax.plot(xs, 1 - 0.02 * k + 0 * xs, marker="o", label=f"series {k}")
+    ax.set_xlabel("x (s)")
+    ax.set_ylabel("y (s)")
+    if legend_on_figure:
+        fig.legend(loc="center")
+    else:
+        ax.legend(loc="upper right", title="which")
+    return fig, ax
+
+
+def test_a_legend_over_data_is_moved_outside(tmp_path):
+    fig, ax = _crowded()
+    assert covered_points(fig)                    # as drawn, the legend sits on the points
+    save(fig, tmp_path / "p.png")
+    renderer = fig.canvas.get_renderer()
+    box = ax.get_legend().get_window_extent(renderer)
+    assert not covered_points(fig) and box.x0 >= ax.bbox.x1      # now right of the axes
+    assert ax.get_legend().get_title().get_text() == "which" and len(ax.get_legend().get_texts()) == 4
+    assert box.x1 <= fig.bbox.x1 + 1                                # and not cut off
+    assert (tmp_path / "p.png").exists()
+
+
+def test_a_legend_that_cannot_move_off_the_data_is_refused(tmp_path):
+    fig, _ = _crowded(legend_on_figure=True)
+    with pytest.raises(PlotError, match="legend of axes figure covers"):
+        save(fig, tmp_path / "p.png")
+    assert not (tmp_path / "p.png").exists()
+
+
+def test_a_legend_clear_of_the_data_stays(tmp_path):
+    fig = Figure(figsize=(4, 3))
+    ax = fig.add_subplot()
+    ax.plot([0, 1], [0, 0.1], marker="o", label="low")
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("x (s)")
+    ax.set_ylabel("y (s)")
+    ax.legend(loc="upper left")
+    save(fig, tmp_path / "p.png")
+    assert ax.get_legend().get_window_extent(fig.canvas.get_renderer()).x1 < ax.bbox.x1
 
 
 def test_integer_axes_get_integer_ticks(saved_figures):
