@@ -21,7 +21,7 @@ from workloads.networks import AddLayer, Network, PoolLayer
 
 from ..registry import register
 from ..spec import MappingError
-from .conv import CONV_KERNELS, choose_conv_kernel
+from .conv import CONV_KERNELS, SELECTS, choose_conv_kernel
 from .kernels import elementwise, wave_ctas
 from .mappers import _GpuMapper, _positive, gemm_kernels
 
@@ -47,15 +47,17 @@ def _is_gemm(layer: ConvLayer) -> bool:
     return layer.kernel == 1 and layer.stride == 1 and layer.groups == 1 and layer.padding == 0
 
 
-def layer_kernels(layer, arch, batch: int, elem: int, kernel: str = "auto") -> tuple[list, str]:
-    """The kernels of one network layer and a description of the choice."""
+def layer_kernels(layer, arch, batch: int, elem: int, kernel: str = "auto",
+                  select: str = "time") -> tuple[list, str]:
+    """The kernels of one network layer and a description of the choice (``select``: what the
+    conv kernel choice minimises, mappings/gpu/conv.py)."""
     if isinstance(layer, ConvLayer):
         x, w, y = layer.inputs[0] if layer.inputs else "X", f"{layer.name}.w", layer.output or "Y"
         if _is_gemm(layer) and kernel == "auto":
             M = batch * layer.h_in * layer.w_in
             kernels, tile, _ = _gemm_layer(arch, layer.name, M, layer.c_out, layer.c_in, elem, x, w, y)
             return kernels, f"gemm:{tile}"
-        k, tile = choose_conv_kernel(layer, arch, batch, elem, kernel, layer.name, x, w, y)
+        k, tile = choose_conv_kernel(layer, arch, batch, elem, kernel, layer.name, x, w, y, select)
         return [k], tile.describe()
     wave = wave_ctas(arch)
     if isinstance(layer, PoolLayer):
@@ -71,22 +73,24 @@ def layer_kernels(layer, arch, batch: int, elem: int, kernel: str = "auto") -> t
     raise TypeError(f"unknown layer type {type(layer).__name__}")
 
 
-def conv_layer_program(layer: ConvLayer, arch, batch: int, elem: int, kernel: str = "auto"):
+def conv_layer_program(layer: ConvLayer, arch, batch: int, elem: int, kernel: str = "auto",
+                       select: str = "time"):
     """(program, choices) of one convolution layer on its own (input and weights pre-allocated)."""
     layer = replace(layer, inputs=("X",), output="Y")
-    kernels, tile = layer_kernels(layer, arch, batch, elem, kernel)
+    kernels, tile = layer_kernels(layer, arch, batch, elem, kernel, select)
     inputs = {t: n for k in kernels for t, n in k.reads.items() if t == "X" or t.endswith(".w")}
     return (GpuProgram(layer.name, tuple(kernels), inputs),
             {"kernels": "+".join(k.name for k in kernels), "tiles": tile})
 
 
-def network_program(network: Network, arch, batch: int, elem: int) -> tuple[GpuProgram, dict]:
+def network_program(network: Network, arch, batch: int, elem: int,
+                    select: str = "time") -> tuple[GpuProgram, dict]:
     """(program, choices) of a whole network: its layers in order on one stream."""
     kernels, tiles = [], []
     first = network.layers[0]
     inputs = {first.inputs[0]: first.input_words(batch) * elem}
     for layer in network.layers:
-        ks, tile = layer_kernels(layer, arch, batch, elem)
+        ks, tile = layer_kernels(layer, arch, batch, elem, select=select)
         kernels += ks
         tiles.append(f"{layer.name}={tile}")
         for k in ks:            # weights as the kernels read them (a GEMM's B leaves the FC bias out)
@@ -114,13 +118,18 @@ def _group_conv(cascade, arch, elem, options):
     kernel = options.pop("kernel", "auto")
     if kernel not in CONV_KERNELS:
         raise MappingError(f"kernel: unknown conv kernel {kernel!r}; known: {', '.join(CONV_KERNELS)}")
+    select = options.pop("select", "time")
+    if select not in SELECTS:
+        raise MappingError(f"select: expected one of {', '.join(SELECTS)}, got {select!r}")
     layer, batch = layer_from_cascade(cascade), cascade.shape["N"]
-    program, choices = conv_layer_program(layer, arch, batch, elem, kernel)
-    tile = choose_conv_kernel(layer, arch, batch, elem, kernel)[1] if len(program.kernels) == 1 else None
+    program, choices = conv_layer_program(layer, arch, batch, elem, kernel, select)
+    tile = (choose_conv_kernel(layer, arch, batch, elem, kernel, select=select)[1]
+            if len(program.kernels) == 1 else None)
     return program, {**choices, "batch": str(batch)}, {"group_conv": tile}
 
 
 MAPPER = register(_GpuMapper(
     "gpu_group_conv", "GPU grouped/depthwise/dense 3x3 convolution (NHWC; tensor-core implicit GEMM or "
-    "direct FP32 kernel, autotuned); the cascade's N is the batch; option kernel (auto|implicit_gemm|direct)",
+    "direct FP32 kernel, autotuned by simulating the best candidates); the cascade's N is the batch; options "
+    "kernel (auto|implicit_gemm|direct), select (time|energy)",
     ("group_conv",), _group_conv))

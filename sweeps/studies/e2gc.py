@@ -4,7 +4,8 @@ single layers on spatial arrays.
 Point keys: ``arch`` (a GPU preset, or for layer points a spatial preset), ``network`` (``layer``, ``mobilenet_v1`` or ``resnext50``),
 ``G`` (group size: channels per group), ``batch`` (default 64), ``precision`` (fp16 default);
 layer points also take ``C`` (= C_in = C_out), ``H`` (= H_in = W_in), ``stride`` (default 1) and
-``kernel`` (auto | implicit_gemm | direct); ``fidelity``: ``event`` (default, the GPU simulator)
+``kernel`` (auto | implicit_gemm | direct); ``select`` (time | energy: what the GPU conv kernel
+choice minimises among its simulated candidates, mappings/gpu/conv.py); ``fidelity``: ``event`` (default, the GPU simulator)
 or ``bound`` (its closed form, archsim/gpu/sim.py ``bound_gpu``: same actions, lower-bound time);
 network points take ``H`` = 224 (the stage tables'
 resolution) and ``C`` (ignored beyond G <= C: the widest grouped layer).
@@ -30,7 +31,7 @@ from archsim.families import get_family
 import workloads
 from archsim.record import result_metrics
 from mappings import get_mapper, map_cascade
-from mappings.gpu.conv import CONV_KERNELS
+from mappings.gpu.conv import CONV_KERNELS, SELECTS
 from mappings.gpu.networks import conv_layer_program, network_program
 from mappings.optimum_group import optimum_group_size
 from workloads.conv_layers import ConvLayer
@@ -40,7 +41,7 @@ from ..evaluators import Evaluator, Param, register
 from ..params import ParamError
 from .e2gc_report import report_sections
 
-KEYS = ("arch", "network", "G", "C", "H", "batch", "precision", "stride", "kernel", "fidelity")
+KEYS = ("arch", "network", "G", "C", "H", "batch", "precision", "stride", "kernel", "select", "fidelity")
 FIDELITIES = ("event", "bound")
 SPATIAL_WORD_BYTES = 2          # mappings/spatial_group_conv.py WORD_BYTES
 ELEM = {"fp16": 2, "bf16": 2, "fp32": 4}
@@ -108,6 +109,11 @@ def _resolve(params: dict):
     fidelity = str(params.get("fidelity", "event"))
     if fidelity not in FIDELITIES:
         raise ParamError(f"fidelity: expected one of {', '.join(FIDELITIES)}, got {fidelity!r}")
+    select = str(params.get("select", "time"))
+    if select not in SELECTS:
+        raise ParamError(f"select: expected one of {', '.join(SELECTS)}, got {select!r}")
+    if select != "time" and arch.family != "gpu":
+        raise ParamError("select: chooses among GPU conv kernels; spatial presets run spatial_group_conv")
     network = str(params.get("network", "layer"))
     if network == "layer":
         kernel = str(params.get("kernel", "auto"))
@@ -127,7 +133,8 @@ def _resolve(params: dict):
 def _layer(layer: ConvLayer, params: dict, arch, elem: int, batch: int, seed: int, fidelity: str) -> dict:
     if arch.family == "spatial":
         return _spatial_layer(layer, arch, batch, seed, fidelity)
-    program, choices = conv_layer_program(layer, arch, batch, elem, str(params.get("kernel", "auto")))
+    program, choices = conv_layer_program(layer, arch, batch, elem, str(params.get("kernel", "auto")),
+                                          str(params.get("select", "time")))
     record = _run(program, arch, seed, fidelity)
     macs = layer.macs(batch)
     unit = "mma" if "mma" in arch.units else "fp32"
@@ -161,11 +168,11 @@ def _spatial_layer(layer: ConvLayer, arch, batch: int, seed: int, fidelity: str)
     return record
 
 
-def _network(pair, arch, elem: int, batch: int, seed: int, fidelity: str) -> dict:
+def _network(pair, arch, elem: int, batch: int, seed: int, fidelity: str, select: str) -> dict:
     fggc, e2gc = pair
     runs = {}
     for form, net in (("fggc", fggc), ("e2gc", e2gc)):
-        program, choices = network_program(net, arch, batch, elem)
+        program, choices = network_program(net, arch, batch, elem, select)
         runs[form] = (_run(program, arch, seed, fidelity), net, choices)
     record = dict(runs["e2gc"][0])
     for form, (rec, net, choices) in runs.items():
@@ -191,7 +198,7 @@ def evaluate(params: dict, seed: int = 0) -> dict:
     arch, elem, batch, fidelity, network, what = _resolve(params)
     if network == "layer":
         return _layer(what, params, arch, elem, batch, seed, fidelity)
-    return _network(what, arch, elem, batch, seed, fidelity)
+    return _network(what, arch, elem, batch, seed, fidelity, str(params.get("select", "time")))
 
 
 PARAMS = (
@@ -204,7 +211,10 @@ PARAMS = (
     Param("H", "int", "required for layers; 224", "layer: H_in = W_in; network: input resolution (224)"),
     Param("batch", "int", "64", "images per batch"),
     Param("stride", "int", "1", "layer stride (padding 1)"),
-    Param("kernel", "auto | implicit_gemm | direct", "auto", "layer kernel family (auto: the cheapest estimate)"),
+    Param("kernel", "auto | implicit_gemm | direct", "auto", "layer kernel family (auto: both; the best "
+          "candidates by the estimate are simulated)"),
+    Param("select", "time | energy", "time", "GPU conv kernel choice: the fastest or the least-energy "
+          "simulated candidate"),
     Param("precision", "fp16 | bf16 | fp32", "fp16", "element type of every tensor"),
     Param("fidelity", "event | bound", "event", "the GPU simulator or its closed form"),
 )

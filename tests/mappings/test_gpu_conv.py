@@ -9,7 +9,8 @@ from archsim.families import get_family
 from mappings import MappingError, map_cascade
 from mappings.executors import registry
 from mappings.executors.group_conv import group_conv_reference, group_conv_tiled
-from mappings.gpu.conv import DIRECT_TILES, IMPLICIT_TILES, ConvTile, choose_conv_kernel, conv_kernel
+from mappings.gpu.conv import (DIRECT_TILES, IMPLICIT_TILES, ConvTile, choose_conv_kernel, conv_kernel,
+                               estimate_cycles, simulated_cost)
 from workloads.conv_layers import ConvLayer
 
 
@@ -40,6 +41,23 @@ def test_auto_choice_depthwise_direct_dense_tensor_cores(v100):
     assert (t_dw.kind, t_dense.kind) == ("direct", "implicit_gemm")
 
 
+@pytest.mark.parametrize("preset, groups", [("v100_sxm2", 32), ("p100_pcie", 16), ("h200_sxm", 64)])
+def test_choice_simulates_candidates_and_select_picks_its_objective(preset, groups):
+    """select=time is no slower, select=energy no costlier, than the other's pick, and both are no
+    worse than the best candidate by the closed-form estimate alone (it is among the simulated)."""
+    arch = archsim.load_arch(preset)
+    layer = ConvLayer("x", 128, 128, 28, 28, groups=groups)
+    k_time, _ = choose_conv_kernel(layer, arch, 16, 2, select="time")
+    k_energy, _ = choose_conv_kernel(layer, arch, 16, 2, select="energy")
+    menu = IMPLICIT_TILES + DIRECT_TILES if "mma" in arch.units else DIRECT_TILES
+    fits = [conv_kernel("conv", layer, t, 16, 2, "X", "W", "Y") for t in menu]
+    fits = [k for k in fits if k.smem_bytes <= arch.gpu.smem_per_cta_bytes]
+    by_estimate = min(fits, key=lambda k: estimate_cycles(k, arch))
+    assert simulated_cost(k_time, arch, "time") <= simulated_cost(k_energy, arch, "time")
+    assert simulated_cost(k_energy, arch, "energy") <= simulated_cost(k_time, arch, "energy")
+    assert simulated_cost(k_time, arch, "time") <= simulated_cost(by_estimate, arch, "time")
+
+
 def test_mapper_runs_the_cascade_and_rejects_bad_options(v100):
     c = workloads.build("group_conv", G=8, C=16, K=16, H=14, W=14, R=3, S=3, N=4)
     m = map_cascade("gpu_group_conv", c, v100)
@@ -49,6 +67,9 @@ def test_mapper_runs_the_cascade_and_rejects_bad_options(v100):
     assert done >= layer_macs and r.seconds > 0
     with pytest.raises(MappingError, match="kernel"):
         map_cascade("gpu_group_conv", c, v100, kernel="winograd")
+    with pytest.raises(MappingError, match="select"):
+        map_cascade("gpu_group_conv", c, v100, select="power")
+    assert map_cascade("gpu_group_conv", c, v100, select="energy").program.kernels
     with pytest.raises(MappingError, match="batch"):
         map_cascade("gpu_group_conv", c, v100, batch=4)
     strided = map_cascade("gpu_group_conv", workloads.build("group_conv", G=8, C=16, K=16, H=7, W=7, N=4,

@@ -75,6 +75,8 @@ def test_layer_records_energy_per_mac_and_g_star():
     (_layer_point(8, arch="fusemax", kernel="direct"), "kernel:"),
     (_layer_point(8, arch="fusemax", precision="fp32"), "precision:"),
     (_layer_point(8, arch="piuma8"), "arch:"),
+    (_layer_point(8, select="power"), "select:"),
+    (_layer_point(8, arch="fusemax", select="energy"), "select:"),
 ])
 def test_bad_points_name_the_field(params, field):
     with pytest.raises(ValueError, match=field):
