@@ -31,6 +31,7 @@ class L2Cache:
         self.capacity = capacity_bytes
         self.lru: OrderedDict[str, int] = OrderedDict()   # tensor -> bytes, most recent last
         self.dirty: set[str] = set()
+        self.used = 0                                      # bytes in ``lru``
 
     def resident(self, tensor: str) -> bool:
         return tensor in self.lru
@@ -52,21 +53,21 @@ class L2Cache:
 
     def free(self, tensor: str) -> None:
         """The tensor's memory was released: its lines are dropped without a write-back."""
-        self.lru.pop(tensor, None)
+        self.used -= self.lru.pop(tensor, 0)
         self.dirty.discard(tensor)
 
     def _touch(self, tensor: str, nbytes: int) -> None:
-        self.lru.pop(tensor, None)
+        self.used += nbytes - self.lru.pop(tensor, 0)
         self.lru[tensor] = nbytes
 
     def _evict(self) -> int:
-        """Drop tensors beyond the capacity (LRU stack distance); return dirty bytes written back."""
-        written, used = 0, 0
-        for t in reversed(list(self.lru)):
-            used += self.lru[t]
-            if used > self.capacity:
-                nbytes = self.lru.pop(t)
-                if t in self.dirty:
-                    self.dirty.discard(t)
-                    written += nbytes
+        """Drop tensors beyond the capacity (LRU stack distance: the longest most-recent run that
+        fits stays, so the oldest go first); return dirty bytes written back."""
+        written = 0
+        while self.used > self.capacity:
+            t, nbytes = self.lru.popitem(last=False)
+            self.used -= nbytes
+            if t in self.dirty:
+                self.dirty.discard(t)
+                written += nbytes
         return written

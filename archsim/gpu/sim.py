@@ -220,7 +220,9 @@ def kernel_actions(kernel, arch, dram_read: float, dram_write: float) -> dict[st
 
 def dram_traffic(program, arch) -> list[list[tuple[float, float]]]:
     """Per pass (``PASSES``) and kernel: (DRAM read bytes, DRAM write bytes) from the L2 model, with
-    each non-input tensor freed (dropped from L2) after the last kernel that touches it."""
+    each non-input tensor freed (dropped from L2) after the last kernel that touches it. A pass
+    that ends in the L2 state the previous pass ended in has reached the steady state: the passes
+    after it repeat it exactly and are copied, not recomputed."""
     l2 = L2Cache(arch.levels["l2"].capacity_bytes)
     last = {}
     for i, k in enumerate(program.kernels):
@@ -230,14 +232,19 @@ def dram_traffic(program, arch) -> list[list[tuple[float, float]]]:
     for t, j in last.items():
         if t not in program.inputs:
             frees.setdefault(j, []).append(t)
-    passes = []
-    for _ in range(PASSES):
+    slots = [arch.gpu.sms * ctas_per_sm(k, arch.gpu) for k in program.kernels]
+    passes, state = [], None
+    while len(passes) < PASSES:
         per_kernel = []
         for i, k in enumerate(program.kernels):
-            per_kernel.append(l2.run_kernel(k, arch.gpu.sms * ctas_per_sm(k, arch.gpu)))
+            per_kernel.append(l2.run_kernel(k, slots[i]))
             for t in frees.get(i, ()):
                 l2.free(t)
         passes.append(per_kernel)
+        end = (list(l2.lru.items()), set(l2.dirty))
+        if end == state:
+            passes += [per_kernel] * (PASSES - len(passes))
+        state = end
     return passes
 
 

@@ -3,10 +3,14 @@ presets (docs/reference/gpu.md: copy, GEMM, attention unfused and fused).
 
 Point keys: ``arch`` (a GPU preset), ``case`` (``copy/<bytes>``, ``gemm/<n>`` for M = N = K = n,
 ``gemm_skinny/<m>`` for M = m, N = K = 8192, ``attention_unfused/<N>``, ``attention_fused/<N>``
-with B = 1, H = 16, D = 64), optional ``precision`` (fp16) and ``arch.<path>`` overrides. Records:
-archsim.record.result_metrics plus bench, variant, bytes, M, N, K, seq_len, energy_j,
-peak_bytes (above the inputs), tflops and bandwidth_gbps (copy: read + write bytes per second).
-Not yet modelled here: group_conv, spgemm and video_block on GPUs (see docs/gpu.md).
+with B = 1, H = 16, D = 64, ``video_block/<slices>``: the reference's video block (B, C, F, H, W)
+= (1, 320, 16, 64, 64) whole (1) or under Operator Grouping with that many slices, graph
+lowering of mappings/gpu/graph.py, docs/video.md), optional ``precision`` (fp16; the video block
+is fp16 only) and ``arch.<path>`` overrides. Records: archsim.record.result_metrics plus bench,
+variant, bytes, M, N, K, seq_len, slices, energy_j, peak_bytes (above the inputs; the video block:
+above its input and weights, from the graph's liveness), peak_mib, time_ms, tflops and
+bandwidth_gbps (copy: read + write bytes per second).
+Not yet modelled here: group_conv and spgemm on GPUs (see docs/gpu.md).
 """
 from __future__ import annotations
 
@@ -23,6 +27,11 @@ import workloads  # noqa: E402
 from archsim.families import get_family  # noqa: E402
 from archsim.record import result_metrics  # noqa: E402
 from mappings import lower, map_cascade  # noqa: E402
+from mappings.gpu.graph import lower_graph, time_program  # noqa: E402
+from workloads.graphs import GraphError  # noqa: E402
+from workloads.graphs.liveness import liveness  # noqa: E402
+from workloads.graphs.models import video_block  # noqa: E402
+from workloads.graphs.streamline import operator_grouping  # noqa: E402
 
 from ..evaluators import Evaluator, Param, register  # noqa: E402
 from ..params import study_classifier  # noqa: E402
@@ -30,6 +39,7 @@ from ..report import markdown_table, save_plot  # noqa: E402
 
 KEYS = ("arch", "case", "precision")
 HEADS, HEAD_DIM, SKINNY_NK = 16, 64, 8192
+BENCHES = ("copy", "gemm", "gemm_skinny", "attention_unfused", "attention_fused", "video_block")
 
 
 classify = study_classifier("gpu_micro", KEYS)
@@ -37,10 +47,23 @@ classify = study_classifier("gpu_micro", KEYS)
 
 def _case(case: str) -> tuple[str, int]:
     bench, _, size = str(case).partition("/")
-    if bench not in ("copy", "gemm", "gemm_skinny", "attention_unfused", "attention_fused") or not size.isdigit():
-        raise ValueError(f"case: expected copy|gemm|gemm_skinny|attention_unfused|attention_fused/<int>, "
-                         f"got {case!r}")
+    if bench not in BENCHES or not size.isdigit():
+        raise ValueError(f"case: expected {'|'.join(BENCHES)}/<int>, got {case!r}")
     return bench, int(size)
+
+
+def _video_block(slices: int):
+    """(graph, columns) of the reference's video block, whole or grouped into ``slices`` slices."""
+    graph = video_block()
+    if slices < 1:
+        raise ValueError(f"case: video_block slices must be at least 1, got {slices}")
+    if slices > 1:
+        try:
+            graph = operator_grouping(graph, slices)
+        except GraphError as err:
+            raise ValueError(f"case: video_block/{slices}: {err}") from None
+    return graph, {"bench": "video_block", "variant": "whole" if slices == 1 else "grouped",
+                   "slices": slices}
 
 
 def _workload(bench: str, size: int, elem: int):
@@ -72,6 +95,11 @@ def _mapped(params: dict):
         raise ValueError(f"arch: {arch.name} is a {arch.family} preset; gpu_micro needs a GPU preset")
     bench, size = _case(params["case"])
     precision = str(params.get("precision", "fp16"))
+    if bench == "video_block":
+        if precision != "fp16":
+            raise ValueError(f"precision: the video block is an fp16 graph, got {precision!r}")
+        graph, columns = _video_block(size)
+        return arch, bench, size, graph, None, columns
     elem = archsim.gpu.PRECISIONS.get(precision, 2)
     cascade, mapper, options, columns = _workload(bench, size, elem)
     mapping = map_cascade(mapper, cascade, arch, precision=precision, **options)
@@ -83,8 +111,23 @@ def check(params: dict) -> None:
     _mapped(params)
 
 
+def _evaluate_video_block(arch, graph, columns: dict) -> dict:
+    """Event simulation of the lowered block (repeated kernels simulated once, equal to
+    simulate_gpu: tests/mappings/test_gpu_graph.py); peak memory from the graph's liveness."""
+    memory = liveness(graph)
+    result = time_program(lower_graph(graph, arch), arch, memory.peak_bytes)
+    record = dict(columns)
+    record.update(result_metrics(result, arch, archsim.energy(result, arch)))
+    peak = memory.peak_bytes - memory.persistent_bytes
+    record.update(energy_j=record["energy_pj"] * 1e-12, peak_bytes=peak, peak_mib=peak / 2 ** 20,
+                  time_ms=record["latency_s"] * 1e3)
+    return record
+
+
 def evaluate(params: dict, seed: int = 0) -> dict:
     arch, bench, size, cascade, mapping, columns = _mapped(params)
+    if bench == "video_block":
+        return _evaluate_video_block(arch, cascade, columns)
     result = get_family("gpu").simulate(lower(cascade, mapping, arch), arch, seed)
     record = {**columns, **mapping.describe()}
     record.update(result_metrics(result, arch, archsim.energy(result, arch)))
@@ -147,7 +190,14 @@ def report_sections(ok: pd.DataFrame, meta: dict, out_dir: Path) -> list[str]:
         axes[0].set_title("Attention time")
         axes[1].set_title("Attention peak memory")
         lines += [f"![attention](plots/{save_plot(fig, out_dir, 'attention.png')})", ""]
-    cols = [c for c in ("arch", "bench", "variant", "bytes", "M", "N", "K", "seq_len", "latency_s",
+    video = ok[ok["bench"] == "video_block"]
+    if len(video):
+        table = video.pivot_table(index="slices", columns="arch", values=["peak_mib", "time_ms"])
+        table.columns = [f"{arch} {value}" for value, arch in table.columns]
+        lines += ["### The reference's video block (1, 320, 16, 64, 64): whole vs Operator Grouping slices",
+                  "", "Peak memory above the input and weights (MiB) and time (ms) per slice count.", "",
+                  markdown_table(table.reset_index()), ""]
+    cols = [c for c in ("arch", "bench", "variant", "bytes", "M", "N", "K", "seq_len", "slices", "latency_s",
                         "energy_j", "peak_bytes", "tflops", "bandwidth_gbps", "tiles") if c in ok.columns]
     lines += ["### All points", "", markdown_table(ok[cols]), ""]
     return lines
@@ -156,7 +206,8 @@ def report_sections(ok: pd.DataFrame, meta: dict, out_dir: Path) -> list[str]:
 PARAMS = (
     Param("arch", "GPU preset", "required", "a family: gpu preset (`archsim list`)"),
     Param("case", "BENCH/SIZE", "required", "copy/<bytes>, gemm/<n> (M = N = K), gemm_skinny/<m> "
-          "(N = K = 8192), attention_unfused/<N>, attention_fused/<N> (B = 1, H = 16, D = 64)"),
+          "(N = K = 8192), attention_unfused/<N>, attention_fused/<N> (B = 1, H = 16, D = 64), "
+          "video_block/<slices> (1 = whole; 2..16 Operator Grouping slices)"),
     Param("precision", "fp16 | bf16 | fp32", "fp16", "element type of every tensor"),
     Param("arch.<path>", "number", "the preset's value", "override one preset field (it must exist)"),
 )

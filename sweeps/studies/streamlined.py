@@ -27,7 +27,7 @@ import pandas as pd  # noqa: E402
 import archsim  # noqa: E402
 from mappings.gpu.graph import lower_graph, time_program  # noqa: E402
 from workloads.graphs import GraphError, latent_shape  # noqa: E402
-from workloads.graphs.pipeline import VIDEO_MODELS, pipeline_memory, plan_pipeline  # noqa: E402
+from workloads.graphs.pipeline import VARIANTS, VIDEO_MODELS, pipeline_memory, plan_pipeline  # noqa: E402
 
 from ..evaluators import Evaluator, Param, register  # noqa: E402
 from ..params import ParamError, study_classifier  # noqa: E402
@@ -126,45 +126,86 @@ def check(params: dict) -> None:
 
 
 # ---- report ----------------------------------------------------------------------------------
+PAPER_GPU = "a100_80gb"        # the paper's measurements are on an A100
+# (model, height, width, frames) -> paper figures (docs/video.md; ../shared/reference/e2gc_streamlined.md)
+PAPER = {("animatediff", 512, 512, 16): {"baseline_gb": 41.7, "streamlined_gb": 11.0,
+                                         "baseline_s": 24.38, "streamlined_s": 15.15},
+         ("svd", 576, 1024, 14): {"baseline_gb": 39.49, "streamlined_gb": 23.42}}
+
+
 def _label(row) -> str:
     if row["variant"] == "baseline":
         return "baseline"
     return f"{row['variant']} x{int(row['slices'])}"
 
 
+def _case(row) -> str:
+    return f"{row['model']} {int(row['height'])}x{int(row['width'])}x{int(row['frames'])}"
+
+
+def _fits_table(ok: pd.DataFrame) -> pd.DataFrame:
+    """One row per model and configuration: peak memory (GPU-independent) and, per GPU, whether it
+    fits and the generation latency."""
+    rows = []
+    for (case, config), g in ok.groupby(["case", "config"], sort=False):
+        row = {"model": case, "config": config, "peak_gb": g["peak_gb"].iloc[0]}
+        for _, r in g.iterrows():
+            row[f"{r['arch']}_fits"] = "yes" if r["fits"] else "no"
+            row[f"{r['arch']}_latency_s"] = r["latency_s"]
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _paper_table(ok: pd.DataFrame) -> pd.DataFrame:
+    rows = []
+    on = ok[ok["arch"] == PAPER_GPU]
+    for (model, h, w, f), paper in PAPER.items():
+        g = on[(on["model"] == model) & (on["height"] == h) & (on["width"] == w) & (on["frames"] == f)]
+        base = g[g["variant"] == "baseline"]
+        if not len(base):
+            continue
+        b = base.iloc[0]
+        for _, s in g[g["variant"] == "rehash"].sort_values("slices").iterrows():
+            rows.append({"model": _case(b), "streamlined": s["config"], "baseline_gb": b["peak_gb"],
+                         "paper_baseline_gb": paper["baseline_gb"], "streamlined_gb": s["peak_gb"],
+                         "paper_streamlined_gb": paper["streamlined_gb"],
+                         "baseline_s": b["latency_s"], "streamlined_s": s["latency_s"],
+                         "latency_ratio": b["latency_s"] / s["latency_s"],
+                         "paper_latency_ratio": (paper["baseline_s"] / paper["streamlined_s"]
+                                                 if "baseline_s" in paper else float("nan"))})
+    return pd.DataFrame(rows)
+
+
 def report_sections(ok: pd.DataFrame, meta: dict, out_dir: Path) -> list[str]:
     ok = ok.copy()
     ok["config"] = ok.apply(_label, axis=1)
-    lines = ["## Streamlined video diffusion: memory, latency, fit", ""]
-    cols = [c for c in ("model", "height", "width", "frames", "arch", "config", "peak_gb", "peak_phase",
-                        "fits", "fits_11gb", "latency_s", "energy_j", "fidelity") if c in ok.columns]
-    lines += [markdown_table(ok[cols].sort_values(cols[:6])), ""]
-    paper = {("animatediff", "baseline"): 41.7, ("animatediff", "streamlined"): 11.0,
-             ("svd", "baseline"): 39.49, ("svd", "streamlined"): 23.42}
-    rows = []
-    for (model, arch), g in ok.groupby(["model", "arch"]):
+    ok["case"] = ok.apply(_case, axis=1)
+    ok["_order"] = ok["variant"].map({v: i for i, v in enumerate(VARIANTS)})
+    ok = ok.sort_values(["model", "height", "frames", "_order", "slices", "arch"]).drop(columns="_order")
+    lines = ["## Streamlined video diffusion: memory, latency, fit", "",
+             "### Does it fit? Peak memory of the whole generation and, per GPU, fit and latency", "",
+             markdown_table(_fits_table(ok)), ""]
+    paper = _paper_table(ok)
+    if len(paper):
+        lines += [f"### Against the paper ({PAPER_GPU}; streamlined = grouping + Step Rehash; the "
+                  "paper's slice count is not published; docs/video.md explains the gaps)", "",
+                  markdown_table(paper), ""]
+    lines += ["### Memory timelines: baseline vs streamlined (grouping + rehash, fewest and most slices)", ""]
+    for case, g in ok[ok["arch"] == ok["arch"].iloc[0]].groupby("case", sort=False):
         base = g[g["variant"] == "baseline"]
-        best = g[g["variant"] == "rehash"].sort_values("peak_gb")
-        if not len(base) or not len(best):
-            continue
-        b, s = base.iloc[0], best.iloc[0]
-        rows.append({"model": model, "arch": arch, "baseline_gb": b["peak_gb"],
-                     "paper_baseline_gb": paper.get((model, "baseline"), float("nan")),
-                     "streamlined_gb": s["peak_gb"], "streamlined_config": s["config"],
-                     "paper_streamlined_gb": paper.get((model, "streamlined"), float("nan")),
-                     "latency_ratio": b["latency_s"] / s["latency_s"], "paper_latency_ratio": 24.38 / 15.15
-                     if model == "animatediff" else float("nan")})
-    if rows:
-        lines += ["### Against the paper (A100 measurements; docs/video.md explains the gaps)", "",
-                  markdown_table(pd.DataFrame(rows)), ""]
-    for model in sorted(ok["model"].unique()):
-        sub = ok[(ok["model"] == model) & (ok["variant"] == "rehash")].sort_values("peak_gb")
-        base = ok[(ok["model"] == model) & (ok["variant"] == "baseline")]
-        if len(sub) and len(base):
-            name = save_plot(_plot_timelines(base.iloc[0], sub.iloc[0]), out_dir, f"streamlined_timeline_{model}.png")
-            lines += [f"![memory timeline of {model}: baseline vs streamlined](plots/{name})", ""]
+        stream = g[g["variant"] == "rehash"].sort_values("slices")
+        if len(base) and len(stream):
+            rows = [base.iloc[0]] + [stream.iloc[0]] + ([stream.iloc[-1]] if len(stream) > 1 else [])
+            name = save_plot(_plot_timelines(rows, case), out_dir,
+                             f"streamlined_timeline_{case.replace(' ', '_')}.png")
+            lines += [f"![memory timeline of {case}: baseline vs streamlined](plots/{name})", ""]
     name = save_plot(_plot_pareto(ok), out_dir, "streamlined_pareto.png")
-    lines += [f"![latency vs peak memory over the slice count](plots/{name})", ""]
+    lines += ["### Latency vs peak memory over the slice count (2, 4, 8; dashed: the 11 GB card)", "",
+              f"![latency vs peak memory over the slice count](plots/{name})", ""]
+    cols = [c for c in ("model", "height", "width", "frames", "arch", "config", "peak_gb", "peak_phase",
+                        "peak_op", "fits", "fits_11gb", "latency_s", "energy_j", "fidelity",
+                        "gemm_tile_timing") if c in ok.columns]
+    lines += ["### All points", "", markdown_table(ok[cols]), ""]
     return lines
 
 
@@ -177,11 +218,11 @@ def _plan_of(row):
     return plan_pipeline(**{k: _plain(row[k]) for k in PLAN_KEYS if k in row.index and pd.notna(row[k])})
 
 
-def _plot_timelines(base_row, stream_row):
+def _plot_timelines(rows, case: str):
     """Live bytes per original op (a sliced composite spans the ops it runs), one UNet step (the
-    key step under rehash) then the VAE decode, baseline vs streamlined."""
+    key step under rehash) then the VAE decode, for each configuration in ``rows``."""
     fig, ax = plt.subplots(figsize=(8, 3.6))
-    for row, label in ((base_row, "baseline"), (stream_row, _label(stream_row))):
+    for row in rows:
         plan = _plan_of(row)
         _, _, tl = pipeline_memory(plan)
         xs, ys, x = [], [], 0
@@ -194,7 +235,8 @@ def _plot_timelines(base_row, stream_row):
                 xs += [x, x + width]
                 ys += [total / GB, total / GB]
                 x += width
-        ax.plot(xs, ys, lw=0.8, label=label)
+        ax.plot(xs, ys, lw=0.8, label=f"{_label(row)} (peak {row['peak_gb']:.1f} GB)")
+    ax.set_title(case, fontsize=9)
     ax.set_xlabel("op index (one UNet step, then the VAE decode)")
     ax.set_ylabel("live GB")
     ax.legend(fontsize=7)
@@ -203,16 +245,28 @@ def _plot_timelines(base_row, stream_row):
 
 
 def _plot_pareto(ok: pd.DataFrame):
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for (model, arch, variant), g in ok.groupby(["model", "arch", "variant"]):
-        g = g.sort_values("peak_gb")
-        ax.plot(g["peak_gb"], g["latency_s"], marker="o", lw=0.8, label=f"{model} {arch} {variant}")
-    ax.axvline(_arch(SMALL_CARD).levels["dram"].capacity_bytes / GB, color="grey", ls="--", lw=0.8)
-    ax.set_xscale("log")
-    ax.set_xlabel("peak memory (GB)")
-    ax.set_ylabel("generation latency (s)")
-    ax.legend(fontsize=6)
-    ax.grid(alpha=0.3)
+    """Per model: latency vs peak memory, one line per GPU and variant over the slice count."""
+    cases = list(dict.fromkeys(ok["case"]))
+    fig, axes = plt.subplots(1, len(cases), figsize=(4.2 * len(cases), 4), squeeze=False)
+    small = _arch(SMALL_CARD).levels["dram"].capacity_bytes / GB
+    for ax, case in zip(axes[0], cases):
+        sub = ok[ok["case"] == case]
+        for (arch, variant), g in sub[sub["variant"] != "baseline"].groupby(["arch", "variant"]):
+            g = g.sort_values("slices")
+            line, = ax.plot(g["peak_gb"], g["latency_s"], marker="o", lw=0.8, label=f"{arch} {variant}")
+            for _, r in g.iterrows():
+                ax.annotate(str(int(r["slices"])), (r["peak_gb"], r["latency_s"]), fontsize=6,
+                            color=line.get_color())
+        for _, r in sub[sub["variant"] == "baseline"].iterrows():
+            ax.plot([r["peak_gb"]], [r["latency_s"]], marker="x", color="black", ls="none")
+        ax.axvline(small, color="grey", ls="--", lw=0.8)
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_title(f"{case} (x: baseline)", fontsize=8)
+        ax.set_xlabel("peak memory (GB)")
+        ax.set_ylabel("generation latency (s)")
+        ax.grid(alpha=0.3)
+    axes[0][0].legend(fontsize=5)
     return fig
 
 

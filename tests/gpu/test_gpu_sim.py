@@ -192,3 +192,19 @@ def test_gpu_spgemm_bins_conserve_rows_and_products():
     assert sum(bins.c_nnz) == (A @ A).nnz
     r, _ = run(arch, "spgemm", "gpu_spgemm", {"matrix": A})
     assert r.seconds > 0 and r.counters["kernels"] == 2 * len(bins.table)
+
+
+def test_gpu_micro_video_block_memory_falls_and_time_grows_with_slices(tmp_path):
+    """The reference's video block whole vs 2..16 Operator Grouping slices: less memory, more time
+    (more launches, smaller grids), the direction the held-back measurement is to be compared in."""
+    from sweeps.evaluators import get_evaluator
+    ev = get_evaluator("gpu_micro")
+    recs = [ev.evaluate({"arch": "a100_80gb", "case": f"video_block/{s}"}) for s in (1, 2, 4, 8, 16)]
+    peaks = [r["peak_bytes"] for r in recs]
+    times = [r["latency_s"] for r in recs]
+    assert all(a > b for a, b in zip(peaks, peaks[1:]))
+    assert all(a < b for a, b in zip(times, times[1:]))
+    assert recs[0]["variant"] == "whole" and recs[-1]["slices"] == 16
+    assert recs[0]["peak_mib"] == recs[0]["peak_bytes"] / 2 ** 20
+    with pytest.raises(ValueError, match="case: video_block/17"):
+        ev.check({"arch": "a100_80gb", "case": "video_block/17"})

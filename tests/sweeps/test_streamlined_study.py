@@ -78,3 +78,16 @@ def test_step_and_kernel_caches_are_exact(evaluate, fidelity):
     assert cached["gemm_tile_timing"] == fidelity
     assert cached["latency_s"] == pytest.approx(latency, rel=1e-12)
     assert cached["energy_j"] == pytest.approx(energy, rel=1e-12)
+
+
+def test_report_has_fits_timelines_and_pareto(evaluate, tmp_path):
+    import pandas as pd
+
+    from sweeps.studies.streamlined import report_sections
+    rows = [dict(SMALL, variant=v, slices=s, **evaluate(dict(SMALL, variant=v, slices=s, arch=a)), arch=a)
+            for v, s in (("baseline", 1), ("rehash", 2), ("rehash", 4)) for a in ("a100_80gb", "rtx2080ti")]
+    text = "\n".join(report_sections(pd.DataFrame(rows), {}, tmp_path))
+    assert "| animatediff 256x256x4 | rehash x4 |" in text
+    assert "a100_80gb_fits" in text and "rtx2080ti_latency_s" in text
+    assert (tmp_path / "plots" / "streamlined_timeline_animatediff_256x256x4.png").exists()
+    assert (tmp_path / "plots" / "streamlined_pareto.png").exists()
