@@ -316,7 +316,7 @@ def cmd_sweep(args) -> int:
     from .params import point_id
     from .report import build_report
     from .runner import Sweep, write_results
-    from .search import run_search
+    from .search import edge_points, run_search
     from .spec import expand_all, load_spec
     from .validate import check_points
 
@@ -324,6 +324,7 @@ def cmd_sweep(args) -> int:
     _check_sweep_args(spec, args)
     if spec.search:
         expansion = None
+        check_points(spec, edge_points(spec))     # each dimension at its edges, before anything runs
     else:
         expansion = expand_all(spec)
         check_points(spec, expansion.points)      # every point checked before anything is written
