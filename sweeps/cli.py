@@ -216,7 +216,8 @@ def cmd_verify(args) -> int:
             raise ValueError(f"--set {key}: none of the selected checks takes {key}; see `archsim verify --help`")
     if options.precision != "fp64" and not any(getattr(checks[n], "precision_aware", False) for n in names):
         raise ValueError(f"--precision {options.precision}: none of the selected checks runs in a chosen "
-                         "precision (the GEMM checks do: gemm_tiled*, fusemax:gemm*, mapped:gemm/*)")
+                         "precision (the GEMM and tiled attention checks do: gemm_tiled*, fusemax:gemm*, "
+                         "mapped:gemm/*, attention_*)")
     failed = skipped = 0
     print(f"{'check':48} {'max_abs_err':>12} {'tolerance':>10}  {'prec':4}  {'status':8}  ran")
     with use(options):
@@ -316,7 +317,7 @@ def cmd_sweep(args) -> int:
     from .params import point_id
     from .report import build_report
     from .runner import Sweep, write_results
-    from .search import run_search
+    from .search import edge_points, run_search
     from .spec import expand_all, load_spec
     from .validate import check_points
 
@@ -324,6 +325,7 @@ def cmd_sweep(args) -> int:
     _check_sweep_args(spec, args)
     if spec.search:
         expansion = None
+        check_points(spec, edge_points(spec))     # each dimension at its edges, before anything runs
     else:
         expansion = expand_all(spec)
         check_points(spec, expansion.points)      # every point checked before anything is written
@@ -492,6 +494,9 @@ metrics (columns of a record; units in the names):
   util_<unit>              useful PE-cycle utilisation of a compute unit: useful lane-cycles /
                            (cycles x lanes x instances); a 4x256 tile on a 256x256 array is <= 1/64
   busy_<unit>              fraction of time the unit is held by some op, however few lanes work
+  compute_ops              operator executions on the compute units (MAC, add, exp: one each;
+                           PIUMA: instructions); with peak_compute_ops_per_cycle,
+                           peak_dram_bytes_per_cycle, dram_bytes and cycles: the report's roofline
   shape, shape_defaults    the full shape the run used, and the values you did not set (chosen
                            by the mapper, e.g. M0 sized to the array, or the cascade's example default)
   tiles, loop_order, spatial  the tiling the mapper chose
@@ -540,13 +545,18 @@ numpy/scipy reference on seeded random inputs, and compares them. Float64 checks
                M, P, E, F for the tiled attention checks (attention_1pass*, attention_2pass*,
                attention_3pass*; their M0 and P0 must still divide M and P). Other checks keep
                their shapes; a key no selected check takes is an error.
---precision    fp32, bf16 or fp16 runs the GEMM checks (gemm_tiled*, fusemax:gemm*,
-               mapped:gemm/*) in that format: inputs, every product and every partial sum rounded
-               (bf16 by rounding the significand to 8 bits). Tolerance: Higham's inner-product
-               bound gamma_K x max(|A| |B|), gamma_K = K u / (1 - K u), u the unit roundoff
-               (fp32 2^-24, bf16 2^-8, fp16 2^-11), K the reduction length, plus float64's for the
-               reference. When K u >= 1 there is no bound and the check is skipped. The other
-               checks run in float64 (the prec column says which).
+--precision    fp32, bf16 or fp16 runs the GEMM checks (gemm_tiled*, fusemax:gemm*, mapped:gemm/*)
+               and the tiled attention checks (attention_1pass*, _2pass*, _3pass*) in that
+               format: inputs and every product, sum, exp and division rounded (bf16 by rounding
+               the significand to 8 bits); max is exact. The other checks run in float64 (the
+               prec column says which). Tolerances are derived from the format, u its unit
+               roundoff (fp32 2^-24, bf16 2^-8, fp16 2^-11) and gamma_n = n u / (1 - n u):
+               GEMM: Higham's inner-product bound gamma_K x max(|A| |B|), K the reduction length;
+               attention: a worst-case bound built on gamma_E of the logits and gamma_n of the
+               sums over M (mappings/executors/options.py: attention_bound). The reference's own
+               float64 bound is added. Where no bound exists (a GEMM with K u >= 1; attention
+               in bf16 at the registered shapes) the check is skipped, not passed. Worst-case bounds are loose: in fp16 attention's
+               tolerance is about max |V|, so fp32 is the setting that catches schedule errors.
 
 examples:
   archsim verify                        every check
@@ -638,7 +648,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--set", action="append", metavar="KEY=VALUE", help="shape of the checks that take it "
                    "(GEMM: M N K; tiled attention: M P E F); repeatable")
     p.add_argument("--precision", choices=("fp64", "fp32", "bf16", "fp16"), default="fp64",
-                   help="arithmetic of the GEMM checks, with a tolerance derived from it")
+                   help="arithmetic of the GEMM and tiled attention checks, with tolerances derived from it")
     p = _command(sub, "run", "simulate one workload on one preset with one mapper and print its record", cmd_run)
     p.add_argument("workload", help="a cascade name (`archsim list`), or spgemm for the PIUMA SpGEMM kernels")
     p.add_argument("--arch", required=True, help="a preset name (`archsim list`) or a preset YAML file")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
+from .lazy import pd
 
 RATIOS = (("dram_bytes", "DRAM traffic"), ("latency_s", "latency"), ("energy_pj", "energy"))
 

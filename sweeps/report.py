@@ -19,18 +19,14 @@ import json
 import re
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+from .lazy import pd, plt
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from .evaluators import evaluator_names, get_evaluator  # noqa: E402
-from .html import markdown_to_html  # noqa: E402
-from .plots import axis_label, save  # noqa: E402
-from .search import pareto_front  # noqa: E402
-from .store import DB_NAME, read_results_csv, read_store, read_store_meta  # noqa: E402
+from .evaluators import evaluator_names, get_evaluator
+from .html import markdown_to_html
+from .plots import axis_label, save
+from .search import pareto_front
+from .store import DB_NAME, read_results_csv, read_store, read_store_meta
 
 PLOT_METRICS = ("latency_s", "energy_pj", "dram_bytes")
 OBJECTIVES = ("latency_s", "energy_pj", "area_mm2")

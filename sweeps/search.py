@@ -8,7 +8,8 @@ generation is asked of Optuna's ``NSGAIISampler(seed=search.seed)``, evaluated i
 sweep's executor, and told back in ask order, so the same spec gives the same points whatever the
 executor. ``budget`` counts distinct points evaluated (a repeated proposal reuses its record). The
 objectives are minimised; those no ok record has (e.g. ``area_mm2`` when the preset has no area
-table) are dropped and the report says so. Points that fail or violate a constraint are told to
+table) are dropped and the report says so. Before the first generation the CLI checks the spec's
+``edge_points`` (each dimension at its edges) as it checks a grid's points. Points that fail or violate a constraint are told to
 Optuna as failed or pruned and still appear in the results (failures) or nowhere (constraints).
 """
 from __future__ import annotations
@@ -59,6 +60,30 @@ def space(spec: SweepSpec) -> dict[str, tuple[str, list]]:
             kind, values = next(iter(dist.items()))
             dims[key] = (kind, list(values))
     return dims
+
+
+def edge_points(spec: SweepSpec) -> list[dict]:
+    """The points checked before a search runs: every dimension at its first value (the base), then
+    each dimension alone at each of its edges (the lowest and highest value of a range, every choice,
+    every zip row); points a constraint drops are left out, repeats once."""
+    dims = space(spec)
+
+    def edges(kind, values):
+        if kind in ("choice", "zip"):
+            return list(values)
+        if kind == "pow2":
+            return [math.ceil(math.log2(values[0])), math.floor(math.log2(values[1]))]
+        return [values[0], values[-1]]
+
+    base = {name: edges(kind, values)[0] for name, (kind, values) in dims.items()}
+    points, seen = [], set()
+    for name, (kind, values) in [(None, (None, None)), *dims.items()]:
+        for value in edges(kind, values) if name else [None]:
+            params = _params(spec, dims, {**base, **({name: value} if name else {})})
+            if params is not None and point_id(params) not in seen:
+                seen.add(point_id(params))
+                points.append(params)
+    return points
 
 
 def _distributions(dims):

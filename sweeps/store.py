@@ -20,7 +20,7 @@ import sqlite3
 import time
 from pathlib import Path
 
-import pandas as pd
+from .lazy import pd
 
 DB_NAME = "results.db"
 _SCHEMA = """

@@ -15,11 +15,16 @@ notation (batch and heads dropped, no ``1/sqrt(E)`` scale):
   ``P``. Violations raise ``ValueError`` naming the parameter.
 * Inputs are converted to float64; outputs are new float64 arrays, the inputs
   are never modified.
+* ``precision`` (fp64, fp32, bf16, fp16; ``options.PRECISIONS``): the inputs and the result of every
+  operation (product, sum, difference, exp, division) are rounded to it, sums one addition at a
+  time; max is exact. fp64 is plain numpy.
 """
 
 from __future__ import annotations
 
 import numpy as np
+
+from .options import matmul_in, round_to, sum_in
 
 __all__ = [
     "attention_reference",
@@ -45,11 +50,12 @@ def _check_tile(name: str, value: object, extent: int, rank: str) -> int:
 _NO_TILES = object()
 
 
-def _validate(Q, K, V, M0=_NO_TILES, P0=_NO_TILES):
-    """Validate operands (and tile sizes unless omitted); return float64 arrays and tiles."""
-    Q = np.asarray(Q, dtype=np.float64)
-    K = np.asarray(K, dtype=np.float64)
-    V = np.asarray(V, dtype=np.float64)
+def _validate(Q, K, V, M0=_NO_TILES, P0=_NO_TILES, precision: str = "fp64"):
+    """Validate operands (and tile sizes unless omitted); return them as float64 arrays rounded to
+    ``precision``, and the tiles."""
+    Q = round_to(Q, precision)
+    K = round_to(K, precision)
+    V = round_to(V, precision)
     for name, arr in (("Q", Q), ("K", K), ("V", V)):
         if arr.ndim != 2:
             raise ValueError(f"{name} must be 2-D, got shape {arr.shape}")
@@ -78,7 +84,7 @@ def attention_reference(Q, K, V) -> np.ndarray:
     return V @ A                                  # AV[f, p]
 
 
-def attention_1pass_tiled(Q, K, V, M0: int, P0: int) -> np.ndarray:
+def attention_1pass_tiled(Q, K, V, M0: int, P0: int, precision: str = "fp64") -> np.ndarray:
     """Cascade 5 (1-pass; FlashAttention-2 / FuseMax), executed tile by tile.
 
     Loop nest: ``for each P0-wide query tile: for m1 in range(M // M0):``
@@ -87,7 +93,8 @@ def attention_1pass_tiled(Q, K, V, M0: int, P0: int) -> np.ndarray:
     After the last chunk ``AV = RNV / RD``. K and V are each read exactly once
     per query tile (one pass over M).
     """
-    Q, K, V, M0, P0 = _validate(Q, K, V, M0, P0)
+    Q, K, V, M0, P0 = _validate(Q, K, V, M0, P0, precision)
+    r = lambda x: round_to(x, precision)  # noqa: E731
     E, P = Q.shape
     F, M = V.shape
     M1 = M // M0
@@ -100,35 +107,35 @@ def attention_1pass_tiled(Q, K, V, M0: int, P0: int) -> np.ndarray:
         for m1 in range(M1):
             BK = K[:, m1 * M0:(m1 + 1) * M0]                # BK[e, m1, m0]
             BV = V[:, m1 * M0:(m1 + 1) * M0]                # BV[f, m1, m0]
-            BQK = np.einsum("ep,em->mp", Qt, BK)            # BQK[m1, m0, p]
+            BQK = matmul_in(BK.T, Qt, precision)            # BQK[m1, m0, p]
             LM = BQK.max(axis=0)                            # LM[m1, p]
             RM_next = np.maximum(RM, LM)                    # RM[m1+1, p]
-            SLN = np.exp(BQK - RM_next)                     # SLN[m1, m0, p]
-            SLD = SLN.sum(axis=0)                           # SLD[m1, p]
-            SLNV = np.einsum("mp,fm->fp", SLN, BV)          # SLNV[f, m1, p]
-            PRM = np.exp(RM - RM_next)                      # PRM[m1, p] (exp(-inf) = 0)
-            SPD = RD * PRM                                  # SPD[m1, p]
-            RD = SLD + SPD                                  # RD[m1+1, p]
-            SPNV = RNV * PRM                                # SPNV[f, m1, p]
-            RNV = SLNV + SPNV                               # RNV[f, m1+1, p]
+            SLN = r(np.exp(r(BQK - RM_next)))               # SLN[m1, m0, p]
+            SLD = sum_in(SLN, precision)                    # SLD[m1, p]
+            SLNV = matmul_in(BV, SLN, precision)            # SLNV[f, m1, p]
+            PRM = r(np.exp(r(RM - RM_next)))                # PRM[m1, p] (exp(-inf) = 0)
+            SPD = r(RD * PRM)                               # SPD[m1, p]
+            RD = r(SLD + SPD)                               # RD[m1+1, p]
+            SPNV = r(RNV * PRM)                             # SPNV[f, m1, p]
+            RNV = r(SLNV + SPNV)                            # RNV[f, m1+1, p]
             RM = RM_next
-        AV[:, p_lo:p_lo + P0] = RNV / RD                    # AV[f, p], m1 = M1
+        AV[:, p_lo:p_lo + P0] = r(RNV / RD)                 # AV[f, p], m1 = M1
     return AV
 
 
-def _pass1_qk_and_max(Qt, K, M0: int, M1: int) -> tuple[np.ndarray, np.ndarray]:
+def _pass1_qk_and_max(Qt, K, M0: int, M1: int, precision: str) -> tuple[np.ndarray, np.ndarray]:
     """Pass 1 of the 3-pass cascades for one query tile: QK[m, p] chunk by chunk (the whole
     M-fiber buffered, O(M) per query) and the running global max GM[p]."""
     QK = np.empty((M0 * M1, Qt.shape[1]))
     GM = np.full(Qt.shape[1], -np.inf)
     for m1 in range(M1):
         sl = slice(m1 * M0, (m1 + 1) * M0)
-        QK[sl] = np.einsum("ep,em->mp", Qt, K[:, sl])
+        QK[sl] = matmul_in(K[:, sl].T, Qt, precision)
         GM = np.maximum(GM, QK[sl].max(axis=0))
     return QK, GM
 
 
-def attention_3pass_tiled(Q, K, V, M0: int, P0: int) -> np.ndarray:
+def attention_3pass_tiled(Q, K, V, M0: int, P0: int, precision: str = "fp64") -> np.ndarray:
     """Cascade 4 (3-pass softmax), each pass walking the M fiber in M0 chunks.
 
     Per P0 query tile: pass 1 computes QK chunk by chunk (the whole M-fiber is
@@ -136,30 +143,31 @@ def attention_3pass_tiled(Q, K, V, M0: int, P0: int) -> np.ndarray:
     ``SN = exp(QK - GM)`` and accumulates ``SD``; pass 3 divides
     ``A = SN / SD`` (M x P divisions) and accumulates ``AV += A x V``.
     """
-    Q, K, V, M0, P0 = _validate(Q, K, V, M0, P0)
+    Q, K, V, M0, P0 = _validate(Q, K, V, M0, P0, precision)
+    r = lambda x: round_to(x, precision)  # noqa: E731
     E, P = Q.shape
     F, M = V.shape
     M1 = M // M0
     AV = np.empty((F, P), dtype=np.float64)
     for p_lo in range(0, P, P0):
         Qt = Q[:, p_lo:p_lo + P0]
-        QK, GM = _pass1_qk_and_max(Qt, K, M0, M1)          # buffered fiber, global max
+        QK, GM = _pass1_qk_and_max(Qt, K, M0, M1, precision)   # buffered fiber, global max
         SN = np.empty((M, P0))
         SD = np.zeros(P0)
         for m1 in range(M1):                                # pass 2: SN, SD
             sl = slice(m1 * M0, (m1 + 1) * M0)
-            SN[sl] = np.exp(QK[sl] - GM)
-            SD = SD + SN[sl].sum(axis=0)
+            SN[sl] = r(np.exp(r(QK[sl] - GM)))
+            SD = r(SD + sum_in(SN[sl], precision))
         acc = np.zeros((F, P0))
         for m1 in range(M1):                                # pass 3: A, AV
             sl = slice(m1 * M0, (m1 + 1) * M0)
-            A = SN[sl] / SD
-            acc = acc + np.einsum("mp,fm->fp", A, V[:, sl])
+            A = r(SN[sl] / SD)
+            acc = r(acc + matmul_in(V[:, sl], A, precision))
         AV[:, p_lo:p_lo + P0] = acc
     return AV
 
 
-def attention_3pass_deferred_tiled(Q, K, V, M0: int, P0: int) -> np.ndarray:
+def attention_3pass_deferred_tiled(Q, K, V, M0: int, P0: int, precision: str = "fp64") -> np.ndarray:
     """Cascade 4 with division deferral (passes 2 and 3 merged; 2 passes over M).
 
     Per P0 query tile: pass 1 computes QK chunk by chunk and the global max
@@ -167,26 +175,27 @@ def attention_3pass_deferred_tiled(Q, K, V, M0: int, P0: int) -> np.ndarray:
     ``SNV[f, p] = sum_m SN[m, p] V[f, m]``; finally ``AV = SNV / SD``
     (F x P divisions instead of M x P).
     """
-    Q, K, V, M0, P0 = _validate(Q, K, V, M0, P0)
+    Q, K, V, M0, P0 = _validate(Q, K, V, M0, P0, precision)
+    r = lambda x: round_to(x, precision)  # noqa: E731
     E, P = Q.shape
     F, M = V.shape
     M1 = M // M0
     AV = np.empty((F, P), dtype=np.float64)
     for p_lo in range(0, P, P0):
         Qt = Q[:, p_lo:p_lo + P0]
-        QK, GM = _pass1_qk_and_max(Qt, K, M0, M1)
+        QK, GM = _pass1_qk_and_max(Qt, K, M0, M1, precision)
         SD = np.zeros(P0)
         SNV = np.zeros((F, P0))
         for m1 in range(M1):                                # pass 2: SN, SD, SNV
             sl = slice(m1 * M0, (m1 + 1) * M0)
-            SN = np.exp(QK[sl] - GM)
-            SD = SD + SN.sum(axis=0)
-            SNV = SNV + np.einsum("mp,fm->fp", SN, V[:, sl])
-        AV[:, p_lo:p_lo + P0] = SNV / SD
+            SN = r(np.exp(r(QK[sl] - GM)))
+            SD = r(SD + sum_in(SN, precision))
+            SNV = r(SNV + matmul_in(V[:, sl], SN, precision))
+        AV[:, p_lo:p_lo + P0] = r(SNV / SD)
     return AV
 
 
-def attention_2pass_tiled(Q, K, V, M0: int, P0: int) -> np.ndarray:
+def attention_2pass_tiled(Q, K, V, M0: int, P0: int, precision: str = "fp64") -> np.ndarray:
     """2-pass cascade (TileFlow-style), M = M1 x M0.
 
     Per P0 query tile, pass 1 walks the M0 chunks and, per chunk m1, computes
@@ -197,7 +206,8 @@ def attention_2pass_tiled(Q, K, V, M0: int, P0: int) -> np.ndarray:
     by ``exp(LM[m1] - GM)``: ``SD = sum SLD * c``, ``SNV = sum SLNV * c``;
     finally ``AV = SNV / SD``. Per-chunk state is O(M1) per query.
     """
-    Q, K, V, M0, P0 = _validate(Q, K, V, M0, P0)
+    Q, K, V, M0, P0 = _validate(Q, K, V, M0, P0, precision)
+    r = lambda x: round_to(x, precision)  # noqa: E731
     E, P = Q.shape
     F, M = V.shape
     M1 = M // M0
@@ -210,17 +220,17 @@ def attention_2pass_tiled(Q, K, V, M0: int, P0: int) -> np.ndarray:
         GM = np.full(P0, -np.inf)
         for m1 in range(M1):                                # pass 1
             sl = slice(m1 * M0, (m1 + 1) * M0)
-            BQK = np.einsum("ep,em->mp", Qt, K[:, sl])
+            BQK = matmul_in(K[:, sl].T, Qt, precision)
             LM[m1] = BQK.max(axis=0)
-            SLN = np.exp(BQK - LM[m1])
-            SLD[m1] = SLN.sum(axis=0)
-            SLNV[m1] = np.einsum("mp,fm->fp", SLN, V[:, sl])
+            SLN = r(np.exp(r(BQK - LM[m1])))
+            SLD[m1] = sum_in(SLN, precision)
+            SLNV[m1] = matmul_in(V[:, sl], SLN, precision)
             GM = np.maximum(GM, LM[m1])
         SD = np.zeros(P0)
         SNV = np.zeros((F, P0))
         for m1 in range(M1):                                # pass 2
-            corr = np.exp(LM[m1] - GM)
-            SD = SD + SLD[m1] * corr
-            SNV = SNV + SLNV[m1] * corr
-        AV[:, p_lo:p_lo + P0] = SNV / SD
+            corr = r(np.exp(r(LM[m1] - GM)))
+            SD = r(SD + r(SLD[m1] * corr))
+            SNV = r(SNV + r(SLNV[m1] * corr))
+        AV[:, p_lo:p_lo + P0] = r(SNV / SD)
     return AV

@@ -7,15 +7,16 @@ shape, float64).
 - ``seed``: every check draws its inputs from ``rng(base)`` = ``default_rng([seed, base])``
   (``base`` is the check's own seed), so one ``--seed`` changes every check's inputs.
 - ``shape``: upper-case rank sizes; a check honours the keys it declares in ``shape_keys``
-  (:data:`SHAPE_KEYS` lists them by check family).
+  (a check function's ``shape_keys`` attribute).
 - ``precision``: checks that declare ``precision_aware`` run their executor in the format: inputs
   rounded to it, and every product and every partial sum rounded (one rounding per operation, as
-  a multiply-accumulate unit of that width without a fused multiply-add). The tolerance is
+  a multiply-accumulate unit of that width without a fused multiply-add). The GEMM tolerance is
   Higham's bound for an inner product of length n (Accuracy and Stability of Numerical
   Algorithms, 2nd ed., eq. 3.5): ``|fl(x.y) - x.y| <= gamma_n |x|.|y|``,
   ``gamma_n = n u / (1 - n u)``; the reference is float64 on the same rounded inputs, so its own
-  ``gamma_n`` at float64 is added. When ``n u >= 1`` the bound does not exist and the check is
-  reported as skipped, not passed.
+  ``gamma_n`` at float64 is added. Attention's tolerance builds on the same gamma_n
+  (:func:`attention_bound`). When a bound does not exist (``n u >= 1``) the check is reported as
+  skipped, not passed.
 """
 from __future__ import annotations
 
@@ -24,23 +25,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["PRECISIONS", "SHAPE_KEYS", "VerifyOptions", "active", "use", "rng", "seed_for", "shape", "round_to",
-           "unit_roundoff", "gamma", "matmul_in", "dot_bound"]
+__all__ = ["PRECISIONS", "VerifyOptions", "active", "use", "rng", "seed_for", "shape", "round_to",
+           "unit_roundoff", "gamma", "matmul_in", "sum_in", "dot_bound", "attention_bound"]
 
 # Significand bits (with the implicit bit): IEEE 754-2008 binary64, binary32, binary16;
 # bfloat16 has 8 exponent and 7 stored fraction bits (Google Brain's format, as on TPUs and in
 # NVIDIA's and Intel's bf16 units). Unit roundoff u = 2**-p (round to nearest).
 PRECISIONS = {"fp64": 53, "fp32": 24, "bf16": 8, "fp16": 11}
-
-# Which checks honour --set (by name prefix) and the keys they take; --help prints this table.
-SHAPE_KEYS = {
-    "gemm_tiled": ("M", "N", "K"),
-    "fusemax:gemm": ("M", "N", "K"),
-    "mapped:gemm/gpu_gemm": ("M", "N", "K"),
-    "attention_1pass / _2pass / _3pass / _3pass_deferred": ("M", "P", "E", "F"),
-}
-PRECISION_CHECKS = ("gemm_tiled", "fusemax:gemm", "mapped:gemm/gpu_gemm")
-
 
 @dataclass(frozen=True)
 class VerifyOptions:
@@ -130,6 +121,46 @@ def matmul_in(A, B, precision: str) -> np.ndarray:
     for k in range(A.shape[1]):
         acc = round_to(acc + round_to(np.multiply.outer(A[:, k], B[k, :]), precision), precision)
     return acc
+
+
+def sum_in(x, precision: str) -> np.ndarray:
+    """``x.sum(axis=0)`` one addition at a time, each rounded to ``precision``."""
+    x = np.asarray(x)
+    if precision == "fp64":
+        return x.sum(axis=0)
+    acc = np.zeros(x.shape[1:])
+    for row in x:
+        acc = round_to(acc + row, precision)
+    return acc
+
+
+def attention_bound(Q, K, V, M0: int, precision: str) -> float:
+    """Tolerance of a tiled attention executor run in ``precision`` against the float64 reference
+    on the same inputs (a worst-case bound in the standard model, every operation rounded once).
+
+    Every term w_m = exp(s_m - max) of the softmax reaches the numerator sum_m w_m V[f, m] and the
+    denominator sum_m w_m scaled by one factor in [exp(-eta) (1 - gamma_k), exp(eta) (1 + gamma_k)]:
+    eta = gamma_E S (the logit s_m, an inner product of length E, S = max |K|^T |Q|) + c u D (the
+    c <= M1 + 1 rounded exponent arguments, each at most D = the largest logit spread, in absolute
+    terms), k = M + 6 M1 + 8 roundings along a term's path (products, the sums over m, the
+    running-max corrections, two per exp, the division). With rho = exp(eta) (1 + gamma_k) - 1,
+    |N'/D' - N/D| <= 2 rho max|V| / (1 - rho), plus u (1 + rho) / (1 - rho) max|V| for the final
+    division. The reference's own bound (the same at float64) is added. ``inf`` when rho >= 1.
+    """
+    Q, K, V = (np.asarray(x, dtype=np.float64) for x in (Q, K, V))
+    E, M = K.shape
+    M1 = M // M0
+    S = float(np.max(np.abs(K).T @ np.abs(Q)))
+    logits = K.T @ Q
+    vmax = float(np.max(np.abs(V)))
+
+    def tol(p: str) -> float:
+        u = unit_roundoff(p)
+        D = float(np.max(logits.max(axis=0) - logits.min(axis=0))) + 2 * gamma(E, p) * S
+        rho = np.exp(gamma(E, p) * S + (M1 + 1) * u * D) * (1 + gamma(M + 6 * M1 + 8, p)) - 1
+        return (2 * rho + u * (1 + rho)) / (1 - rho) * vmax if rho < 1 else float("inf")
+
+    return tol(precision) + tol("fp64")
 
 
 def dot_bound(A, B, precision: str) -> float:

@@ -7,8 +7,9 @@ and an independent plain reference, and reports the max absolute error.
 
 Tolerance of float64 checks: ``tol = REL_TOL * max(1, max|reference|)``
 with ``REL_TOL = 1e-9``, i.e. relative to the reference's magnitude, absolute
-for magnitudes below 1. Checks run in a chosen precision (``archsim verify --precision``, the GEMM
-checks) use Higham's inner-product bound instead (mappings/executors/options.py). ``ok`` iff the error is finite and ``<= tol``. For
+for magnitudes below 1. Checks run in a chosen precision (``archsim verify --precision``: the GEMM
+and tiled attention checks) use bounds derived from the format instead (Higham's inner-product
+bound; mappings/executors/options.py). The GEMM checks use Higham's bound in float64 too. ``ok`` iff the error is finite and ``<= tol``. For
 SpGEMM the sparsity patterns are compared first, after ``eliminate_zeros()``
 on both sides; a pattern mismatch reports ``max_abs_err = inf``.
 
@@ -106,26 +107,37 @@ def compare_sparse(name: str, got, ref, schedule: str = REFERENCE) -> CheckResul
 def attention_check(name: str, executor: Callable, *, M0: int, P0: int, M: int = 64,
                     P: int = 32, E: int = 16, F: int = 12, seed: int = 0,
                     scale: float = 1.0) -> Check:
-    """Build a check of ``executor(Q, K, V, M0, P0)`` against ``attention_reference``.
+    """Build a check of ``executor(Q, K, V, M0, P0, precision=...)`` against ``attention_reference``.
 
     Q, K, V are standard normal (Q scaled by ``scale``) from ``options.rng(seed)``, in the active
-    shape (M, P, E, F).
+    shape (M, P, E, F) and rounded to the active precision. In float64 the tolerance is
+    ``REL_TOL``'s; in a chosen precision it is ``options.attention_bound``.
     """
     def run() -> CheckResult:
         defaults = {"M": M, "P": P, "E": E, "F": F}
         s = options.shape(defaults, run.shape_keys)
+        precision = options.active().precision
         changed = {k: v for k, v in s.items() if v != defaults[k]}
         label = name if not changed else name[:-1] + "".join(f",{k}={v}" for k, v in changed.items()) + "]"
         r = options.rng(seed)
-        Q = scale * r.standard_normal((s["E"], s["P"]))
-        K = r.standard_normal((s["E"], s["M"]))
-        V = r.standard_normal((s["F"], s["M"]))
+        Q = options.round_to(scale * r.standard_normal((s["E"], s["P"])), precision)
+        K = options.round_to(r.standard_normal((s["E"], s["M"])), precision)
+        V = options.round_to(r.standard_normal((s["F"], s["M"])), precision)
         try:
-            got = executor(Q, K, V, M0, P0)
+            got = executor(Q, K, V, M0, P0, precision=precision)
         except ValueError as err:
             raise ValueError(f"--set: check {label}: {err}") from None
-        return compare_dense(label, got, attention_reference(Q, K, V))
+        ref = attention_reference(Q, K, V)
+        if precision == "fp64":
+            return compare_dense(label, got, ref)
+        tol = options.attention_bound(Q, K, V, M0, precision)
+        if not np.isfinite(tol):
+            return CheckResult(label, float("nan"), tol, False, REFERENCE, precision,
+                               skipped=f"no worst-case bound in {precision} at this shape (rho >= 1)")
+        result = compare_dense(label, got, ref)
+        return CheckResult(label, result.max_abs_err, tol, result.max_abs_err <= tol, REFERENCE, precision)
     run.shape_keys = ("M", "P", "E", "F")
+    run.precision_aware = True
     return run
 
 

@@ -6,14 +6,10 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+from ..lazy import pd, plt
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from ..report import markdown_table  # noqa: E402
+from ..report import markdown_table
 
 # The paper's P100 gains (Jha et al., VLSID 2020, abstract): images/J E2GC over FgGC - 1.
 PAPER_GAIN = {"mobilenet_v1": 0.108, "resnext50": 0.0473}

@@ -6,15 +6,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+from ..lazy import pd, plt
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from ..plots import axis_label  # noqa: E402
-from ..report import markdown_table, save_plot  # noqa: E402
+from ..plots import axis_label
+from ..report import markdown_table, save_plot
 
 CONFIGS = ("unfused", "flat", "cascade", "architecture", "binding")     # the paper's order
 # The paper's names for its configurations (legends and tables say these, not the config keys).

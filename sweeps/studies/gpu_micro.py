@@ -16,26 +16,22 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
+from ..lazy import pd, plt
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
+import archsim
+import workloads
+from archsim.families import get_family
+from archsim.record import result_metrics
+from mappings import lower, map_cascade
+from mappings.gpu.graph import lower_graph, time_program
+from workloads.graphs import GraphError
+from workloads.graphs.liveness import liveness
+from workloads.graphs.models import video_block
+from workloads.graphs.streamline import operator_grouping
 
-import archsim  # noqa: E402
-import workloads  # noqa: E402
-from archsim.families import get_family  # noqa: E402
-from archsim.record import result_metrics  # noqa: E402
-from mappings import lower, map_cascade  # noqa: E402
-from mappings.gpu.graph import lower_graph, time_program  # noqa: E402
-from workloads.graphs import GraphError  # noqa: E402
-from workloads.graphs.liveness import liveness  # noqa: E402
-from workloads.graphs.models import video_block  # noqa: E402
-from workloads.graphs.streamline import operator_grouping  # noqa: E402
-
-from ..evaluators import Evaluator, Param, register  # noqa: E402
-from ..params import study_classifier  # noqa: E402
-from ..report import markdown_table, save_plot  # noqa: E402
+from ..evaluators import Evaluator, Param, register
+from ..params import study_classifier
+from ..report import markdown_table, save_plot
 
 KEYS = ("arch", "case", "precision")
 HEADS, HEAD_DIM, SKINNY_NK = 16, 64, 8192

@@ -14,23 +14,19 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
-import matplotlib
+from ..lazy import pd, plt
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
+import archsim
+from archsim.record import result_metrics
+import workloads
+from archsim.families import get_family
+from mappings import get_mapper, map_cascade
+from mappings.spgemm.kernels import mapper_constants
 
-import archsim  # noqa: E402
-from archsim.record import result_metrics  # noqa: E402
-import workloads  # noqa: E402
-from archsim.families import get_family  # noqa: E402
-from mappings import get_mapper, map_cascade  # noqa: E402
-from mappings.spgemm.kernels import mapper_constants  # noqa: E402
-
-from ..evaluators import Evaluator, Param, register  # noqa: E402
-from ..params import ParamError, study_classifier  # noqa: E402
-from ..plots import save  # noqa: E402
-from ..report import markdown_table  # noqa: E402
+from ..evaluators import Evaluator, Param, register
+from ..params import ParamError, study_classifier
+from ..plots import save
+from ..report import markdown_table
 
 KEYS = ("matrix", "scale", "edge_factor", "seed", "kernel", "arch", "distribution", "threads",
         "dram_line_bytes")

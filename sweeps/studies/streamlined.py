@@ -18,20 +18,16 @@ import functools
 import json
 from pathlib import Path
 
-import matplotlib
+from ..lazy import pd, plt
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
+import archsim
+from mappings.gpu.graph import lower_graph, time_program
+from workloads.graphs import GraphError, latent_shape
+from workloads.graphs.pipeline import VARIANTS, VIDEO_MODELS, pipeline_memory, plan_pipeline
 
-import archsim  # noqa: E402
-from mappings.gpu.graph import lower_graph, time_program  # noqa: E402
-from workloads.graphs import GraphError, latent_shape  # noqa: E402
-from workloads.graphs.pipeline import VARIANTS, VIDEO_MODELS, pipeline_memory, plan_pipeline  # noqa: E402
-
-from ..evaluators import Evaluator, Param, register  # noqa: E402
-from ..params import ParamError, study_classifier  # noqa: E402
-from ..report import markdown_table, save_plot  # noqa: E402
+from ..evaluators import Evaluator, Param, register
+from ..params import ParamError, study_classifier
+from ..report import markdown_table, save_plot
 
 PLAN_KEYS = ("model", "height", "width", "frames", "steps", "variant", "slices", "slices_at_once",
              "groupnorm", "attention", "rehash_from_level", "key_every")

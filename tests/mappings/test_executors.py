@@ -74,8 +74,8 @@ def test_check_result_is_frozen():
 
 # --------------------------------------------------------------------------- checks can fail
 
-def _attention_1pass_without_prm(Q, K, V, M0, P0):
-    """Mutant of Cascade 5: skips the PRM correction of RD and RNV (PRM := 1)."""
+def _attention_1pass_without_prm(Q, K, V, M0, P0, precision="fp64"):
+    """Mutant of Cascade 5: skips the PRM correction of RD and RNV (PRM := 1); float64 only."""
     E, P = Q.shape
     F, M = V.shape
     AV = np.empty((F, P))

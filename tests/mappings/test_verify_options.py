@@ -3,16 +3,23 @@ schedule still fails."""
 import numpy as np
 import pytest
 
-from mappings.executors import gemm_tiled, registry
+from mappings.executors import attention_1pass_tiled, gemm_tiled, registry
 from mappings.executors.options import VerifyOptions, gamma, round_to, unit_roundoff, use
-from mappings.executors.registry import gemm_check
+from mappings.executors.registry import attention_check, gemm_check
 from sweeps.cli import main
 
 GEMM_CHECKS = ("gemm_tiled", "fusemax:gemm", "mapped:gemm/gpu_gemm")
 
 
+ATTENTION_CHECKS = ("attention_1pass[", "attention_2pass[", "attention_3pass[", "attention_3pass_deferred[")
+
+
 def _gemm_checks():
     return {n: c for n, c in registry().items() if n.startswith(GEMM_CHECKS)}
+
+
+def _attention_checks():
+    return {n: c for n, c in registry().items() if n.startswith(ATTENTION_CHECKS)}
 
 
 def test_bf16_rounding_keeps_8_significant_bits_nearest_even():
@@ -43,6 +50,17 @@ def test_each_precision_passes_on_correct_schedules(precision):
     assert all(r.ok for r in results if not r.skipped)
 
 
+@pytest.mark.parametrize("precision", ["fp64", "fp32", "fp16", "bf16"])
+def test_attention_in_each_precision_passes_or_has_no_bound(precision):
+    with use(VerifyOptions(precision=precision)):
+        results = [check() for check in _attention_checks().values()]
+    assert len(results) == 12 and all(r.precision == precision for r in results)
+    assert all(r.ok for r in results if not r.skipped)
+    skipped = sum(bool(r.skipped) for r in results)
+    # bf16's u = 2^-8 against E = 16 logits of size ~10: the worst-case bound does not exist.
+    assert skipped == {"fp64": 0, "fp32": 0, "fp16": 2, "bf16": 12}[precision]
+
+
 def test_low_precision_really_rounds():
     """The bf16 error of each GEMM exceeds what fp32 arithmetic would be allowed."""
     checks = _gemm_checks()
@@ -53,6 +71,26 @@ def test_low_precision_really_rounds():
     for name, r in bf16.items():
         if not r.skipped:
             assert r.max_abs_err > fp32[name].tol, name
+
+
+def test_attention_in_fp16_really_rounds():
+    checks = _attention_checks()
+    with use(VerifyOptions(precision="fp32")):
+        fp32 = {n: c() for n, c in checks.items()}
+    with use(VerifyOptions(precision="fp16")):
+        fp16 = {n: c() for n, c in checks.items()}
+    assert all(r.max_abs_err > fp32[n].tol for n, r in fp16.items() if not r.skipped)
+
+
+def _skips_last_chunk(Q, K, V, M0, P0, precision):
+    return attention_1pass_tiled(Q, K[:, :-M0], V[:, :-M0], M0, P0, precision=precision)
+
+
+def test_an_attention_schedule_that_skips_a_chunk_fails_at_fp32():
+    check = attention_check("attention_1pass[bad]", _skips_last_chunk, M0=16, P0=8, seed=3)
+    with use(VerifyOptions(precision="fp32")):
+        result = check()
+    assert not result.ok and not result.skipped and result.max_abs_err > result.tol > 0
 
 
 def _drops_last_k(A, B, *tiles, precision):

@@ -3,6 +3,7 @@ import json
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from sweeps.cli import main
 from sweeps.search import pareto_front, pareto_mask
@@ -66,3 +67,37 @@ def test_grid_report_fronts_compare_only_points_of_the_same_workload(tmp_path, c
     fronts = [pareto_front(g, ["latency_s", "energy_pj", "area_mm2"])[0] for _, g in frame.groupby("M")]
     report = (out / "report.md").read_text()
     assert f"{sum(len(f) for f in fronts)} of 4 ok points are Pareto-optimal within each group of equal M" in report
+
+
+EDGE_SPEC = """name: edges
+fixed: {workload: attention_1pass, arch: generic_array, E: 16, F: 16, M0: 16, M: 64, P: 64, fidelity: bound}
+axes: {mapping: [fused, unfused]}
+sample:
+  params:
+    arch.levels.glb.capacity_bytes: {int: [LOW, 1048576]}
+search: {budget: 4, population: 2, seed: 0}
+"""
+
+
+@pytest.mark.parametrize("low, mapping, field", [
+    ("0", "fused, unfused", "arch.levels.glb.capacity_bytes"),      # the range's lower edge is not a size
+    ("4096", "fused, no_such_mapper", "mapping"),                  # the last choice is no mapper
+])
+def test_search_edges_are_checked_before_anything_runs(tmp_path, capsys, low, mapping, field):
+    spec = tmp_path / "edges.yaml"
+    spec.write_text(EDGE_SPEC.replace("LOW", low).replace("fused, unfused", mapping))
+    code = main(["sweep", str(spec), "--out", str(tmp_path / "out"), "--no-progress"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith(f"error: {spec}: ") and err.count("\n") == 1 and field in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_edge_points_cover_each_dimension_at_its_edges(tmp_path):
+    from sweeps.search import edge_points
+    from sweeps.spec import load_spec
+
+    spec = tmp_path / "edges.yaml"
+    spec.write_text(EDGE_SPEC.replace("LOW", "4096"))
+    points = edge_points(load_spec(spec))
+    seen = {(p["mapping"], p["arch.levels.glb.capacity_bytes"]) for p in points}
+    assert seen == {("fused", 4096), ("unfused", 4096), ("fused", 1048576)}
