@@ -12,8 +12,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..lazy import pd, plt
-
 import archsim
 import workloads
 from archsim.families import get_family
@@ -21,6 +19,7 @@ from archsim.record import result_metrics
 from mappings import lower, map_cascade
 
 from ..evaluators import Evaluator, Param, register
+from ..lazy import pd, plt
 from ..params import study_classifier
 from ..report import markdown_table, save_plot
 
