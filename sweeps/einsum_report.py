@@ -9,8 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from .lazy import pd
 
+from .lazy import pd
 RATIOS = (("dram_bytes", "DRAM traffic"), ("latency_s", "latency"), ("energy_pj", "energy"))
 
 

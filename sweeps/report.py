@@ -20,10 +20,10 @@ import re
 from pathlib import Path
 
 import numpy as np
-from .lazy import pd, plt
 
 from .evaluators import evaluator_names, get_evaluator
 from .html import markdown_to_html
+from .lazy import pd, plt
 from .plots import axis_label, save
 from .search import pareto_front
 from .store import DB_NAME, read_results_csv, read_store, read_store_meta

@@ -6,13 +6,13 @@ shape, float64).
 
 - ``seed``: every check draws its inputs from ``rng(base)`` = ``default_rng([seed, base])``
   (``base`` is the check's own seed), so one ``--seed`` changes every check's inputs.
-- ``shape``: upper-case rank sizes; a check honours the keys it declares in ``shape_keys``
-  (a check function's ``shape_keys`` attribute).
+- ``shape``: upper-case rank sizes; a check honours the keys listed in its function's
+  ``shape_keys`` attribute.
 - ``precision``: checks that declare ``precision_aware`` run their executor in the format: inputs
   rounded to it, and every product and every partial sum rounded (one rounding per operation, as
   a multiply-accumulate unit of that width without a fused multiply-add). The GEMM tolerance is
   Higham's bound for an inner product of length n (Accuracy and Stability of Numerical
-  Algorithms, 2nd ed., eq. 3.5): ``|fl(x.y) - x.y| <= gamma_n |x|.|y|``,
+  Algorithms, 2nd ed., section 3.1): ``|fl(x.y) - x.y| <= gamma_n |x|.|y|``,
   ``gamma_n = n u / (1 - n u)``; the reference is float64 on the same rounded inputs, so its own
   ``gamma_n`` at float64 is added. Attention's tolerance builds on the same gamma_n
   (:func:`attention_bound`). When a bound does not exist (``n u >= 1``) the check is reported as
@@ -32,6 +32,7 @@ __all__ = ["PRECISIONS", "VerifyOptions", "active", "use", "rng", "seed_for", "s
 # bfloat16 has 8 exponent and 7 stored fraction bits (Google Brain's format, as on TPUs and in
 # NVIDIA's and Intel's bf16 units). Unit roundoff u = 2**-p (round to nearest).
 PRECISIONS = {"fp64": 53, "fp32": 24, "bf16": 8, "fp16": 11}
+
 
 @dataclass(frozen=True)
 class VerifyOptions:

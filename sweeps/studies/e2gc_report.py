@@ -7,8 +7,8 @@ import math
 from pathlib import Path
 
 import numpy as np
-from ..lazy import pd, plt
 
+from ..lazy import pd, plt
 from ..report import markdown_table
 
 # The paper's P100 gains (Jha et al., VLSID 2020, abstract): images/J E2GC over FgGC - 1.

@@ -7,8 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from ..lazy import pd, plt
 
+from ..lazy import pd, plt
 from ..plots import axis_label
 from ..report import markdown_table, save_plot
 

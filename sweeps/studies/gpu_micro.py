@@ -16,8 +16,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..lazy import pd, plt
-
 import archsim
 import workloads
 from archsim.families import get_family
@@ -30,6 +28,7 @@ from workloads.graphs.models import video_block
 from workloads.graphs.streamline import operator_grouping
 
 from ..evaluators import Evaluator, Param, register
+from ..lazy import pd, plt
 from ..params import study_classifier
 from ..report import markdown_table, save_plot
 

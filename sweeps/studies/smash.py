@@ -14,8 +14,6 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
-from ..lazy import pd, plt
-
 import archsim
 from archsim.record import result_metrics
 import workloads
@@ -24,6 +22,7 @@ from mappings import get_mapper, map_cascade
 from mappings.spgemm.kernels import mapper_constants
 
 from ..evaluators import Evaluator, Param, register
+from ..lazy import pd, plt
 from ..params import ParamError, study_classifier
 from ..plots import save
 from ..report import markdown_table

@@ -18,14 +18,13 @@ import functools
 import json
 from pathlib import Path
 
-from ..lazy import pd, plt
-
 import archsim
 from mappings.gpu.graph import lower_graph, time_program
 from workloads.graphs import GraphError, latent_shape
 from workloads.graphs.pipeline import VARIANTS, VIDEO_MODELS, pipeline_memory, plan_pipeline
 
 from ..evaluators import Evaluator, Param, register
+from ..lazy import pd, plt
 from ..params import ParamError, study_classifier
 from ..report import markdown_table, save_plot
 
