@@ -82,6 +82,17 @@ class _Device:
         self.dram_lat = arch.levels["dram"].latency_cycles
         self.read_fraction, self.write_fraction = read_fraction, write_fraction
         self.events = 0
+        self.chunks = _chunks(kernel.steps)
+        self.step_work, self.epilogue_work = self._terms(kernel.work_per_step), self._terms(kernel.epilogue_work)
+
+    def _terms(self, work: dict) -> tuple:
+        """(unit, count, cycles per op, lanes) per operator of ``work``, looked up once per kernel."""
+        out = []
+        for action, count in work.items():
+            unit, _, op = action.partition(".")
+            u = self.arch.units[unit]
+            out.append((unit, count, u.cycles_per_op[op], u.lanes))
+        return tuple(out)
 
     def transfer(self, sm: int, nbytes: float, dram_fraction: float) -> float:
         """Reserve a global load/store of ``nbytes``; return when it completes."""
@@ -96,16 +107,14 @@ class _Device:
             lat += self.dram_lat
         return end + lat
 
-    def compute(self, sm: int, work: dict, steps: int, smem_bytes: float) -> float:
+    def compute(self, sm: int, terms: tuple, steps: int, smem_bytes: float) -> float:
         now = self.env.now
         end = now
         if smem_bytes > 0:
             end = self.smem_port[sm].reserve(now, smem_bytes / self.gpu.l1_bytes_per_cycle_per_sm)
         per_unit: dict[str, float] = {}
-        for action, count in work.items():
-            unit, _, op = action.partition(".")
-            u = self.arch.units[unit]
-            per_unit[unit] = per_unit.get(unit, 0.0) + count * steps * u.cycles_per_op[op] / u.lanes
+        for unit, count, cycles_per_op, lanes in terms:
+            per_unit[unit] = per_unit.get(unit, 0.0) + count * steps * cycles_per_op / lanes
         t = now
         for unit, cycles in per_unit.items():    # one CTA's pipes run one after another
             t = self.pipes[sm][unit].reserve(t, cycles)
@@ -113,7 +122,7 @@ class _Device:
 
     def cta(self, sm: int):
         k, env = self.k, self.env
-        chunks = _chunks(k.steps)
+        chunks = self.chunks
         pipelined = k.stages >= 2
         posted = env.now
         ready = self.transfer(sm, k.prologue_load_bytes + chunks[0] * k.load_bytes_per_step,
@@ -124,7 +133,7 @@ class _Device:
             nxt = None
             if pipelined and c + 1 < len(chunks):
                 nxt = self.transfer(sm, chunks[c + 1] * k.load_bytes_per_step, self.read_fraction)
-            done = self.compute(sm, k.work_per_step, steps, steps * k.smem_bytes_per_step)
+            done = self.compute(sm, self.step_work, steps, steps * k.smem_bytes_per_step)
             if done > env.now:
                 self.events += 1
                 yield env.timeout(done - env.now)
@@ -133,7 +142,7 @@ class _Device:
             if c + 1 < len(chunks):
                 ready = nxt if nxt is not None else self.transfer(
                     sm, chunks[c + 1] * k.load_bytes_per_step, self.read_fraction)
-        done = self.compute(sm, k.epilogue_work, 1, 0.0) if k.epilogue_work else env.now
+        done = self.compute(sm, self.epilogue_work, 1, 0.0) if k.epilogue_work else env.now
         done = max(done, posted, self.transfer(sm, k.store_bytes, self.write_fraction))
         self.events += 1
         yield env.timeout(max(0.0, done - env.now))
