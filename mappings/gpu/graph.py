@@ -14,7 +14,7 @@ Lowering, op by op, in PyTorch-eager style (one kernel per op, builders of mappi
   ``tensor@i``; uneven slices are charged as the largest slice (an upper bound). A temporal
   composite with two-pass GroupNorm adds one statistics kernel per slice that reads the slice.
 
-Element bytes are the op's input dtype; fp32 GEMMs and convolutions (SVD's upcast VAE) run on
+Element bytes are the op's input dtype; fp32 GEMMs and convolutions (a VAE built in fp32) run on
 the tensor cores, as PyTorch's cuDNN convolutions do by default with TF32 (an assumption: TF32's
 rate is taken as the fp16 rate of the preset).
 
@@ -69,7 +69,7 @@ def _op_kernels(op, graph, arch, f: float, name_of, timing: str) -> list:
     writes = {name_of(y): _scaled(t[y].nbytes, f) for y in op.outputs}
     kind = op.compute[0]
     label = op.name
-    elem = t[op.inputs[0]].dtype_bytes         # fp16 graphs; the fp32 VAE of SVD (TF32 tensor cores)
+    elem = t[op.inputs[0]].dtype_bytes         # fp16 graphs; fp32 ones on TF32 tensor cores
     if kind == "gemm":
         _, batch, M, N, K = op.compute
         if batch > 1:
@@ -171,12 +171,17 @@ def _content(k) -> tuple:
 def time_program(program: GpuProgram, arch, peak_bytes: int = 0, fidelity: str = "event") -> SimResult:
     """Time ``program`` as ``simulate_gpu`` (``fidelity="event"``) or ``bound_gpu``
     (``"bound"``) does, with the same stream model and result; the event path simulates each
-    distinct kernel once (module-level cache keyed by the arch and the kernel's content)."""
+    distinct kernel once (module-level cache keyed by the arch and the kernel's content); within
+    the program, a kernel's timing and actions are computed once per (content, DRAM traffic)."""
     if fidelity not in ("event", "bound"):
         raise ValueError(f"fidelity: expected event or bound, got {fidelity!r}")
     gpu = arch.gpu
-    for k in program.kernels:
-        check_kernel(k, gpu)
+    contents = [_content(k) for k in program.kernels]
+    checked = set()
+    for k, c in zip(program.kernels, contents):
+        if c not in checked:
+            check_kernel(k, gpu)
+            checked.add(c)
     clock = arch.clock_hz
     host, overhead = gpu.launch_overhead_s * clock, gpu.kernel_overhead_s * clock
     gpu_cycles = 0.0
@@ -184,20 +189,25 @@ def time_program(program: GpuProgram, arch, peak_bytes: int = 0, fidelity: str =
     actions: dict[str, float] = {}
     dram = 0.0
     events = simulated = extrapolated = 0
-    for k, (d_read, d_write) in zip(program.kernels, dram_traffic(program, arch)[-1]):   # the last pass
-        if fidelity == "bound":
-            cycles, k_busy, k_events, k_sim, k_extra = kernel_bound_cycles(k, arch, d_read, d_write), {}, 0, 0, 0
-        else:
-            fr = min(1.0, d_read / k.load_bytes) if k.load_bytes else 0.0
-            fw = min(1.0, d_write / k.store_bytes_total) if k.store_bytes_total else 0.0
-            key = (arch.name, id(arch), _content(k), fr, fw)
-            if key not in _KERNEL_CACHE:
-                _KERNEL_CACHE[key] = (arch, kernel_cycles(k, arch, fr, fw))
-            cycles, k_busy, k_events, k_sim, k_extra = _KERNEL_CACHE[key][1]
+    memo: dict = {}
+    traffic = dram_traffic(program, arch)[-1]                 # the last pass
+    for k, c, (d_read, d_write) in zip(program.kernels, contents, traffic):
+        if (c, d_read, d_write) not in memo:
+            if fidelity == "bound":
+                timing = (kernel_bound_cycles(k, arch, d_read, d_write), {}, 0, 0, 0)
+            else:
+                fr = min(1.0, d_read / k.load_bytes) if k.load_bytes else 0.0
+                fw = min(1.0, d_write / k.store_bytes_total) if k.store_bytes_total else 0.0
+                key = (arch.name, id(arch), c, fr, fw)
+                if key not in _KERNEL_CACHE:
+                    _KERNEL_CACHE[key] = (arch, kernel_cycles(k, arch, fr, fw))
+                timing = _KERNEL_CACHE[key][1]
+            memo[c, d_read, d_write] = (timing, kernel_actions(k, arch, d_read, d_write))
+        (cycles, k_busy, k_events, k_sim, k_extra), k_actions = memo[c, d_read, d_write]
         gpu_cycles += overhead + cycles
         for x, b in k_busy.items():
             busy[x] = busy.get(x, 0.0) + b
-        for a, n in kernel_actions(k, arch, d_read, d_write).items():
+        for a, n in k_actions.items():
             actions[a] = actions.get(a, 0.0) + n
         dram += d_read + d_write
         events += k_events
