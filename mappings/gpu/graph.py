@@ -39,7 +39,7 @@ from archsim.result import SimResult
 from .kernels import FP32, elementwise, fused_attention, rowwise, wave_ctas
 from .mappers import gemm_kernels
 
-__all__ = ["lower_graph", "time_program", "clear_kernel_cache"]
+__all__ = ["lower_graph", "slice_kernels", "time_program", "clear_kernel_cache"]
 
 _NORM_WORK = {"fp32.add": 2.0, "fp32.mul": 2.0}            # per element: sum, sum of squares, scale
 _SOFTMAX_WORK = {"fp32.max": 1.0, "fp32.add": 2.0, "sfu.exp": 1.0, "fp32.mul": 1.0}
@@ -127,30 +127,53 @@ def _attention_fallback(label, bh, lq, lk, d, elem, arch, q, k, v, o, reads, wri
 
 def lower_graph(graph, arch, tile_timing: str = "event") -> GpuProgram:
     """The graph as one GPU program (kernels in stream order; weights and constants are inputs);
-    ``tile_timing`` times the GEMM tile candidates (:func:`mappings.gpu.mappers.choose_gemm_tile`)."""
+    ``tile_timing`` times the GEMM tile candidates (:func:`mappings.gpu.mappers.choose_gemm_tile`).
+    A sliced composite's slices differ only in their tensors' names: its first slice is lowered
+    and the others are renamed copies of it."""
     kernels = []
     for op in graph.ops:
         if op.kind != "sliced":
             kernels += _op_kernels(op, graph, arch, 1.0, lambda x: x, tile_timing)
             continue
-        f = min(1.0, -(-op.extent // op.slices) * op.slices_at_once / op.extent)
-        runs = ceil(op.slices / op.slices_at_once)
-        for i in range(runs):
-            def name_of(x, i=i):
-                return x if graph.tensors[x].role == "weight" else f"{x}@{i}"
-            if op.norm == "two_pass":       # pass 1 of the temporal GroupNorm: read the slice
-                for body in op.body:
-                    if body.norm == "groupnorm_frames":
-                        src = body.inputs[0]
-                        nb = _scaled(graph.tensors[src].nbytes, f)
-                        kernels.append(rowwise(f"{body.name}.stats@{i}", max(1, ceil(body.compute[1] * f)),
-                                               ceil(nb / max(1, ceil(body.compute[1] * f))), 0,
-                                               {name_of(src): nb}, {}, {"fp32.add": 2 * body.compute[2]},
-                                               wave_ctas(arch)))
-            for body in op.body:
-                kernels += _op_kernels(body, graph, arch, f, name_of, tile_timing)
+        first = slice_kernels(op, graph, arch, 0, tile_timing)
+        kernels += first
+        for i in range(1, ceil(op.slices / op.slices_at_once)):
+            kernels += [_renamed(k, i) for k in first]
     inputs = {n: t.nbytes for n, t in graph.tensors.items() if t.role != "activation"}
     return GpuProgram(graph.name, tuple(kernels), inputs)
+
+
+def slice_kernels(op, graph, arch, i: int, tile_timing: str = "event") -> list:
+    """The kernels of run ``i`` of sliced composite ``op`` (``slices_at_once`` slices per run),
+    lowered from its body; its tensors are named ``tensor@i`` (weights keep their names)."""
+    f = min(1.0, -(-op.extent // op.slices) * op.slices_at_once / op.extent)
+
+    def name_of(x):
+        return x if graph.tensors[x].role == "weight" else f"{x}@{i}"
+    kernels = []
+    if op.norm == "two_pass":       # pass 1 of the temporal GroupNorm: read the slice
+        for body in op.body:
+            if body.norm == "groupnorm_frames":
+                src = body.inputs[0]
+                nb = _scaled(graph.tensors[src].nbytes, f)
+                kernels.append(rowwise(f"{body.name}.stats@{i}", max(1, ceil(body.compute[1] * f)),
+                                       ceil(nb / max(1, ceil(body.compute[1] * f))), 0,
+                                       {name_of(src): nb}, {}, {"fp32.add": 2 * body.compute[2]},
+                                       wave_ctas(arch)))
+    for body in op.body:
+        kernels += _op_kernels(body, graph, arch, f, name_of, tile_timing)
+    return kernels
+
+
+def _slice_name(name: str, i: int) -> str:
+    """``name`` of run 0 (``x@0``, ``x@0.partial``, ``stats@0``) as run ``i`` names it."""
+    base, sep, rest = name.partition("@0")
+    return f"{base}@{i}{rest}" if sep and (not rest or rest[0] == ".") else name
+
+
+def _renamed(k, i: int):
+    return replace(k, name=_slice_name(k.name, i), reads={_slice_name(t, i): b for t, b in k.reads.items()},
+                   writes={_slice_name(t, i): b for t, b in k.writes.items()})
 
 
 # ---- timing with a content-keyed kernel cache ------------------------------------------------
