@@ -296,7 +296,7 @@ def kernel_bound_cycles(kernel, arch, dram_read: float, dram_write: float) -> fl
 
 def bound_gpu(program, arch) -> SimResult:
     """A lower bound per kernel (:func:`kernel_bound_cycles`) plus the kernel overhead, on the
-    stream with the host's launch rate; same loop protocol as :func:`simulate_gpu` and actions as :func:`simulate_gpu`."""
+    stream with the host's launch rate; the loop protocol and actions of :func:`simulate_gpu`."""
     gpu = _params(arch)
     clock = arch.clock_hz
     traffic = dram_traffic(program, arch)
