@@ -312,13 +312,12 @@ def kernel_bound_cycles(kernel, arch, dram_read: float, dram_write: float) -> fl
     max(compute at the pipes' peak over all SMs, L2 bytes / L2 bandwidth, DRAM bytes / sustained
     DRAM bandwidth), given the kernel's DRAM read and write bytes."""
     gpu = _params(arch)
-    compute = 0.0
-    for unit in _UNITS:
-        if unit in arch.units:
-            u = arch.units[unit]
-            lane_cycles = sum(n * u.cycles_per_op[a.split(".")[1]] for a, n in kernel.work.items()
-                              if a.startswith(unit + "."))
-            compute = max(compute, lane_cycles / (u.lanes * gpu.sms))
+    lane_cycles = dict.fromkeys((u for u in _UNITS if u in arch.units), 0.0)
+    for action, n in kernel.work.items():
+        unit, _, op = action.partition(".")
+        if unit in lane_cycles:
+            lane_cycles[unit] += n * arch.units[unit].cycles_per_op[op]
+    compute = max([c / (arch.units[u].lanes * gpu.sms) for u, c in lane_cycles.items()], default=0.0)
     l2 = (kernel.load_bytes + kernel.store_bytes_total) / arch.levels["l2"].bandwidth_bytes_per_cycle
     dram = (dram_read + dram_write) / (arch.levels["dram"].bandwidth_bytes_per_cycle * gpu.dram_efficiency)
     return max(compute, l2, dram)
@@ -326,7 +325,7 @@ def kernel_bound_cycles(kernel, arch, dram_read: float, dram_write: float) -> fl
 
 def bound_gpu(program, arch) -> SimResult:
     """A lower bound per kernel (:func:`kernel_bound_cycles`) plus the kernel overhead, on the
-    stream with the host's launch rate; same loop protocol as :func:`simulate_gpu` and actions as :func:`simulate_gpu`."""
+    stream with the host's launch rate; the loop protocol and actions of :func:`simulate_gpu`."""
     gpu = _params(arch)
     clock = arch.clock_hz
     traffic = dram_traffic(program, arch)

@@ -14,7 +14,7 @@ Lowering, op by op, in PyTorch-eager style (one kernel per op, builders of mappi
   ``tensor@i``; uneven slices are charged as the largest slice (an upper bound). A temporal
   composite with two-pass GroupNorm adds one statistics kernel per slice that reads the slice.
 
-Element bytes are the op's input dtype; fp32 GEMMs and convolutions (SVD's upcast VAE) run on
+Element bytes are the op's input dtype; fp32 GEMMs and convolutions (a VAE built in fp32) run on
 the tensor cores, as PyTorch's cuDNN convolutions do by default with TF32 (an assumption: TF32's
 rate is taken as the fp16 rate of the preset).
 
@@ -39,7 +39,7 @@ from archsim.result import SimResult
 from .kernels import FP32, elementwise, fused_attention, rowwise, wave_ctas
 from .mappers import gemm_kernels
 
-__all__ = ["lower_graph", "time_program", "clear_kernel_cache"]
+__all__ = ["lower_graph", "slice_kernels", "time_program", "clear_kernel_cache"]
 
 _NORM_WORK = {"fp32.add": 2.0, "fp32.mul": 2.0}            # per element: sum, sum of squares, scale
 _SOFTMAX_WORK = {"fp32.max": 1.0, "fp32.add": 2.0, "sfu.exp": 1.0, "fp32.mul": 1.0}
@@ -69,7 +69,7 @@ def _op_kernels(op, graph, arch, f: float, name_of, timing: str) -> list:
     writes = {name_of(y): _scaled(t[y].nbytes, f) for y in op.outputs}
     kind = op.compute[0]
     label = op.name
-    elem = t[op.inputs[0]].dtype_bytes         # fp16 graphs; the fp32 VAE of SVD (TF32 tensor cores)
+    elem = t[op.inputs[0]].dtype_bytes         # fp16 graphs; fp32 ones on TF32 tensor cores
     if kind == "gemm":
         _, batch, M, N, K = op.compute
         if batch > 1:
@@ -127,30 +127,53 @@ def _attention_fallback(label, bh, lq, lk, d, elem, arch, q, k, v, o, reads, wri
 
 def lower_graph(graph, arch, tile_timing: str = "event") -> GpuProgram:
     """The graph as one GPU program (kernels in stream order; weights and constants are inputs);
-    ``tile_timing`` times the GEMM tile candidates (:func:`mappings.gpu.mappers.choose_gemm_tile`)."""
+    ``tile_timing`` times the GEMM tile candidates (:func:`mappings.gpu.mappers.choose_gemm_tile`).
+    A sliced composite's slices differ only in their tensors' names: its first slice is lowered
+    and the others are renamed copies of it."""
     kernels = []
     for op in graph.ops:
         if op.kind != "sliced":
             kernels += _op_kernels(op, graph, arch, 1.0, lambda x: x, tile_timing)
             continue
-        f = min(1.0, -(-op.extent // op.slices) * op.slices_at_once / op.extent)
-        runs = ceil(op.slices / op.slices_at_once)
-        for i in range(runs):
-            def name_of(x, i=i):
-                return x if graph.tensors[x].role == "weight" else f"{x}@{i}"
-            if op.norm == "two_pass":       # pass 1 of the temporal GroupNorm: read the slice
-                for body in op.body:
-                    if body.norm == "groupnorm_frames":
-                        src = body.inputs[0]
-                        nb = _scaled(graph.tensors[src].nbytes, f)
-                        kernels.append(rowwise(f"{body.name}.stats@{i}", max(1, ceil(body.compute[1] * f)),
-                                               ceil(nb / max(1, ceil(body.compute[1] * f))), 0,
-                                               {name_of(src): nb}, {}, {"fp32.add": 2 * body.compute[2]},
-                                               wave_ctas(arch)))
-            for body in op.body:
-                kernels += _op_kernels(body, graph, arch, f, name_of, tile_timing)
+        first = slice_kernels(op, graph, arch, 0, tile_timing)
+        kernels += first
+        for i in range(1, ceil(op.slices / op.slices_at_once)):
+            kernels += [_renamed(k, i) for k in first]
     inputs = {n: t.nbytes for n, t in graph.tensors.items() if t.role != "activation"}
     return GpuProgram(graph.name, tuple(kernels), inputs)
+
+
+def slice_kernels(op, graph, arch, i: int, tile_timing: str = "event") -> list:
+    """The kernels of run ``i`` of sliced composite ``op`` (``slices_at_once`` slices per run),
+    lowered from its body; its tensors are named ``tensor@i`` (weights keep their names)."""
+    f = min(1.0, -(-op.extent // op.slices) * op.slices_at_once / op.extent)
+
+    def name_of(x):
+        return x if graph.tensors[x].role == "weight" else f"{x}@{i}"
+    kernels = []
+    if op.norm == "two_pass":       # pass 1 of the temporal GroupNorm: read the slice
+        for body in op.body:
+            if body.norm == "groupnorm_frames":
+                src = body.inputs[0]
+                nb = _scaled(graph.tensors[src].nbytes, f)
+                kernels.append(rowwise(f"{body.name}.stats@{i}", max(1, ceil(body.compute[1] * f)),
+                                       ceil(nb / max(1, ceil(body.compute[1] * f))), 0,
+                                       {name_of(src): nb}, {}, {"fp32.add": 2 * body.compute[2]},
+                                       wave_ctas(arch)))
+    for body in op.body:
+        kernels += _op_kernels(body, graph, arch, f, name_of, tile_timing)
+    return kernels
+
+
+def _slice_name(name: str, i: int) -> str:
+    """``name`` of run 0 (``x@0``, ``x@0.partial``, ``stats@0``) as run ``i`` names it."""
+    base, sep, rest = name.partition("@0")
+    return f"{base}@{i}{rest}" if sep and (not rest or rest[0] == ".") else name
+
+
+def _renamed(k, i: int):
+    return replace(k, name=_slice_name(k.name, i), reads={_slice_name(t, i): b for t, b in k.reads.items()},
+                   writes={_slice_name(t, i): b for t, b in k.writes.items()})
 
 
 # ---- timing with a content-keyed kernel cache ------------------------------------------------
@@ -171,12 +194,17 @@ def _content(k) -> tuple:
 def time_program(program: GpuProgram, arch, peak_bytes: int = 0, fidelity: str = "event") -> SimResult:
     """Time ``program`` as ``simulate_gpu`` (``fidelity="event"``) or ``bound_gpu``
     (``"bound"``) does, with the same stream model and result; the event path simulates each
-    distinct kernel once (module-level cache keyed by the arch and the kernel's content)."""
+    distinct kernel once (module-level cache keyed by the arch and the kernel's content); within
+    the program, a kernel's timing and actions are computed once per (content, DRAM traffic)."""
     if fidelity not in ("event", "bound"):
         raise ValueError(f"fidelity: expected event or bound, got {fidelity!r}")
     gpu = arch.gpu
-    for k in program.kernels:
-        check_kernel(k, gpu)
+    contents = [_content(k) for k in program.kernels]
+    checked = set()
+    for k, c in zip(program.kernels, contents):
+        if c not in checked:
+            check_kernel(k, gpu)
+            checked.add(c)
     clock = arch.clock_hz
     host, overhead = gpu.launch_overhead_s * clock, gpu.kernel_overhead_s * clock
     gpu_cycles = 0.0
@@ -184,20 +212,25 @@ def time_program(program: GpuProgram, arch, peak_bytes: int = 0, fidelity: str =
     actions: dict[str, float] = {}
     dram = 0.0
     events = simulated = extrapolated = 0
-    for k, (d_read, d_write) in zip(program.kernels, dram_traffic(program, arch)[-1]):   # the last pass
-        if fidelity == "bound":
-            cycles, k_busy, k_events, k_sim, k_extra = kernel_bound_cycles(k, arch, d_read, d_write), {}, 0, 0, 0
-        else:
-            fr = min(1.0, d_read / k.load_bytes) if k.load_bytes else 0.0
-            fw = min(1.0, d_write / k.store_bytes_total) if k.store_bytes_total else 0.0
-            key = (arch.name, id(arch), _content(k), fr, fw)
-            if key not in _KERNEL_CACHE:
-                _KERNEL_CACHE[key] = (arch, kernel_cycles(k, arch, fr, fw))
-            cycles, k_busy, k_events, k_sim, k_extra = _KERNEL_CACHE[key][1]
+    memo: dict = {}
+    traffic = dram_traffic(program, arch)[-1]                 # the last pass
+    for k, c, (d_read, d_write) in zip(program.kernels, contents, traffic):
+        if (c, d_read, d_write) not in memo:
+            if fidelity == "bound":
+                timing = (kernel_bound_cycles(k, arch, d_read, d_write), {}, 0, 0, 0)
+            else:
+                fr = min(1.0, d_read / k.load_bytes) if k.load_bytes else 0.0
+                fw = min(1.0, d_write / k.store_bytes_total) if k.store_bytes_total else 0.0
+                key = (arch.name, id(arch), c, fr, fw)
+                if key not in _KERNEL_CACHE:
+                    _KERNEL_CACHE[key] = (arch, kernel_cycles(k, arch, fr, fw))
+                timing = _KERNEL_CACHE[key][1]
+            memo[c, d_read, d_write] = (timing, kernel_actions(k, arch, d_read, d_write))
+        (cycles, k_busy, k_events, k_sim, k_extra), k_actions = memo[c, d_read, d_write]
         gpu_cycles += overhead + cycles
         for x, b in k_busy.items():
             busy[x] = busy.get(x, 0.0) + b
-        for a, n in kernel_actions(k, arch, d_read, d_write).items():
+        for a, n in k_actions.items():
             actions[a] = actions.get(a, 0.0) + n
         dram += d_read + d_write
         events += k_events

@@ -122,7 +122,8 @@ def check(params: dict) -> None:
 
 # ---- report ----------------------------------------------------------------------------------
 PAPER_GPU = "a100_80gb"        # the paper's measurements are on an A100
-# (model, height, width, frames) -> paper figures (docs/video.md; ../shared/reference/e2gc_streamlined.md)
+# (model, height, width, frames) -> the paper's A100 figures (docs/reference/e2gc_streamlined.md:
+# Zhan, Wu et al., NeurIPS 2024; the latencies from a third-party review)
 PAPER = {("animatediff", 512, 512, 16): {"baseline_gb": 41.7, "streamlined_gb": 11.0,
                                          "baseline_s": 24.38, "streamlined_s": 15.15},
          ("svd", 576, 1024, 14): {"baseline_gb": 39.49, "streamlined_gb": 23.42}}

@@ -74,3 +74,21 @@ def test_video_block_time_grows_with_slices(arch):
     g = video_block()
     times = [time_program(lower_graph(operator_grouping(g, s), arch), arch).seconds for s in (1, 4, 16)]
     assert times == sorted(times) and times[-1] > 1.2 * times[0]
+
+
+@pytest.mark.parametrize("slices,at_once", [(4, 1), (3, 1), (4, 2)])
+def test_renamed_slice_copies_equal_lowering_every_slice(arch, slices, at_once):
+    """lower_graph lowers a sliced composite's first run and renames copies of it; lowering every
+    run from the body gives the same kernels (names, tensors, bytes, work), uneven slices included."""
+    from mappings.gpu.graph import slice_kernels
+    g = operator_grouping(_tiny_block(), slices, at_once)
+    composites = [op for op in g.ops if op.kind == "sliced"]
+    assert composites and any(op.norm == "two_pass" for op in composites)
+    expect = []
+    for op in g.ops:
+        if op.kind == "sliced":
+            for i in range(-(-op.slices // op.slices_at_once)):
+                expect += slice_kernels(op, g, arch, i)
+    got = [k for k in lower_graph(g, arch).kernels if "@" in "".join((*k.reads, *k.writes, k.name))]
+    assert got == expect
+    assert any("@1" in t for k in got for t in k.writes)

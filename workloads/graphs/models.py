@@ -204,7 +204,7 @@ def vae_decoder(height: int = 512, width: int = 512, frames_at_once: int = 1, te
     """The VAE decoder on ``frames_at_once`` latent frames (SD AutoencoderKL decoder, or SVD's
     TemporalDecoder with ``temporal=True``; a temporal decoder sees all its frames together).
     ``dtype_bytes`` 4 runs it in fp32 (diffusers upcasts a VAE whose config says
-    ``force_upcast``, as the SVD pipeline does)."""
+    ``force_upcast`` for encoding; the SVD pipeline decodes in fp16)."""
     h, w = latent_shape(height, width)
     b = GraphBuilder("vae_decoder_temporal" if temporal else "vae_decoder", dtype_bytes=dtype_bytes,
                      attention=attention)

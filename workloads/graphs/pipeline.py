@@ -8,8 +8,9 @@ one frame at a time (the paper's streamlined path); the baseline decodes all fra
 Resident weights not in the graphs (assumptions, docs/video.md): AnimateDiff's CLIP ViT-L/14 text
 encoder, 123M parameters (Stable Diffusion v1 model card: "123M text encoder"); SVD's CLIP
 ViT-H/14 image encoder, 632M parameters (assumption: OpenCLIP ViT-H/14 image tower), and its VAE
-encoder, 34.16M (assumption: diffusers AutoencoderKL encoder count). All fp16. SVD's pipeline
-upcasts its VAE to fp32 (config ``force_upcast``); AnimateDiff's decodes in fp16.
+encoder, 34.16M (assumption: diffusers AutoencoderKL encoder count). All fp16, the VAE decodes
+included: diffusers' SVD pipeline upcasts its VAE (config ``force_upcast``) only for the
+conditioning image's encode and casts it back to fp16 before decoding (docs/video.md).
 """
 from __future__ import annotations
 
@@ -26,8 +27,8 @@ VARIANTS = ("baseline", "slicer", "grouping", "rehash")
 # model -> (UNet builder, default frames, default (height, width), encoder params, VAE temporal?, VAE dtype bytes)
 VIDEO_MODELS = {
     "animatediff": (animatediff, 16, (512, 512), 123e6, False, 2),
-    "svd": (svd, 14, (576, 1024), 632e6 + 34.16e6, True, 4),
-    "svd_xt": (svd, 25, (576, 1024), 632e6 + 34.16e6, True, 4),
+    "svd": (svd, 14, (576, 1024), 632e6 + 34.16e6, True, 2),
+    "svd_xt": (svd, 25, (576, 1024), 632e6 + 34.16e6, True, 2),
 }
 
 
