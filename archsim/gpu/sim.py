@@ -45,7 +45,7 @@ from .l2 import L2Cache
 from .memory import peak_bytes
 from .occupancy import check_kernel, ctas_per_sm
 
-__all__ = ["simulate_gpu", "bound_gpu", "dram_traffic", "kernel_actions", "MAX_CHUNKS", "PASSES"]
+__all__ = ["simulate_gpu", "bound_gpu", "kernel_bound_cycles", "dram_traffic", "kernel_actions", "MAX_CHUNKS", "PASSES"]
 
 PASSES = 3
 MAX_CHUNKS = 4          # main-loop chunks per CTA (the first is one step)
