@@ -11,4 +11,5 @@ from .program import GpuProgram, Kernel
 from .sim import bound_gpu, kernel_bound_cycles, kernel_cycles, simulate_gpu
 
 __all__ = ["GpuParams", "GpuProgram", "Kernel", "PRECISIONS", "ROUND_BYTES", "bound_gpu",
-           "check_kernel", "ctas_per_sm", "kernel_bound_cycles", "kernel_cycles", "liveness", "peak_bytes", "simulate_gpu"]
+           "check_kernel", "ctas_per_sm", "kernel_bound_cycles", "kernel_cycles", "liveness", "peak_bytes",
+           "simulate_gpu"]
