@@ -213,7 +213,13 @@ def _plot_speedups(ok: pd.DataFrame, path: Path) -> str:
         ax.set_ylabel(f"speedup over {base} (cycles ratio)")
         ax.set_title(f"over {base}")
         ax.grid(True, which="both", alpha=0.3)
-    axes[0][-1].legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0))
+    handles = {}                                      # every kernel once: each panel lacks its baseline
+    for ax in axes[0]:
+        for handle, label in zip(*ax.get_legend_handles_labels()):
+            handles.setdefault(label, handle)
+    names = [k for k in kernels if k in handles]
+    axes[0][-1].legend([handles[k] for k in names], names, fontsize=8, loc="upper left",
+                       bbox_to_anchor=(1.02, 1.0))
     save(fig, path)
     return "speedup of each kernel over " + ", ".join(bases) + (f" ({', '.join(fixed)})" if fixed else "")
 

@@ -22,7 +22,7 @@ axes: {scope: [attention, end_to_end], config: [unfused, flat, cascade, architec
     "smash": """name: s
 evaluator: smash
 fixed: {matrix: rmat, arch: piuma8, edge_factor: 4}
-axes: {scale: [5, 6], kernel: [inner, smash_v1], distribution: [static, dynamic]}
+axes: {scale: [5, 6], kernel: [inner, outer, smash_v1], distribution: [static, dynamic]}
 """,
 }
 
@@ -60,6 +60,9 @@ def saved_figures(tmp_path_factory):
              "shows": bool(ax.get_lines() or ax.collections or ax.patches),
              "xscale": ax.get_xscale(), "xticks": list(ax.get_xticks()),
              "covers": covers,
+             "series": [ln.get_label() for ln in ax.get_lines() if not ln.get_label().startswith("_")],
+             "legend": [text.get_text() for legend in [ax.get_legend(), *fig.legends] if legend
+                        for text in legend.get_texts()],
              "connected": [ln.get_linestyle() not in ("None", "", " ") and len(ln.get_xdata()) > 1
                            for ln in ax.get_lines()],
              "xdata": [list(map(float, ln.get_xdata())) for ln in ax.get_lines()
@@ -94,6 +97,16 @@ def test_no_saved_legend_covers_data(saved_figures):
     assert any("roofline" in p for p in saved_figures) and any("smash_speedups" in p for p in saved_figures)
     for path, axes in saved_figures.items():
         assert not any(ax["covers"] for ax in axes), path
+
+
+def test_a_legend_names_every_series_of_its_figure(saved_figures):
+    """A figure whose panels each lack one series (the smash speedups: no kernel over itself) still
+    names every series in its legend."""
+    assert any("smash_speedups" in p for p in saved_figures)
+    for path, axes in saved_figures.items():
+        legend = {name for ax in axes for name in ax["legend"]}
+        if legend:
+            assert {name for ax in axes for name in ax["series"]} <= legend, path
 
 
 def _crowded(legend_on_figure=False):
