@@ -156,6 +156,11 @@ def findings(ok: pd.DataFrame) -> list[str]:
         per = ", ".join(f"{k} in {int((both['rowwise_dense'] < both[k]).sum())}" for k in smash)
         text = (f"rowwise_dense is faster than every SMASH version in {len(wins)} of {len(both)} configurations "
                 f"(faster than {per})")
+        if "scale" in varying:
+            level = both.index.get_level_values("scale")
+            won = (both["rowwise_dense"] < best).groupby(level).agg(["sum", "size"])
+            text += "; by R-MAT scale: " + ", ".join(f"{s}: {int(r['sum'])} of {int(r['size'])}"
+                                                     for s, r in won.iterrows())
         if len(wins):
             shown = [f"{_describe(keys, idx, varying)} ({both.loc[idx, 'rowwise_dense'] / best[idx]:.2f}x SMASH's best cycles)"
                      for idx in wins.index[:8]]

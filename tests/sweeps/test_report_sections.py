@@ -80,6 +80,7 @@ def test_findings_are_computed_from_the_records():
     assert text[0].startswith("rowwise_dense is faster than every SMASH version in 2 of 4 configurations "
                               "(faster than smash_v1 in 2, smash_v2 in 2)")
     assert "scale 10, DRAM access 8 B (0.80x SMASH's best cycles)" in text[0] and "scale 12" not in text[0]
+    assert "; by R-MAT scale: 10: 2 of 2, 12: 0 of 2" in text[0]
     assert "multiply cycles by 1.5 to 1.5 (median 1.5) over 6 kernel configurations" in text[1]
     assert "8-byte: median 0.1, max 0.2; 64-byte: median 0.8, max 1.6" in text[2]
 
