@@ -124,3 +124,22 @@ def test_options_no_selected_check_takes_are_refused(capsys, argv, fragment):
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and err.count("\n") == 1 and fragment in err
+
+
+def test_seed_reaches_the_spatial_group_conv_checks(monkeypatch):
+    import mappings.executors.spatial_group_conv as spatial
+
+    seen = []
+    real = spatial.group_conv_spatial_tiled
+    monkeypatch.setattr(spatial, "group_conv_spatial_tiled", lambda x, *rest: seen.append(x) or real(x, *rest))
+    check = registry()["group_conv_spatial[dense,generic_array]"]
+    for seed in (None, None, 5):
+        with use(VerifyOptions(seed=seed)):
+            assert check().ok
+    assert np.array_equal(seen[0], seen[1]) and not np.array_equal(seen[0], seen[2])
+
+
+def test_a_negative_seed_is_one_error_line(capsys):
+    assert main(["verify", "gemm_tiled[M=37", "--seed", "-1"]) == 2
+    err = capsys.readouterr().err
+    assert err == "error: --seed: expected a non-negative integer, got -1\n"
