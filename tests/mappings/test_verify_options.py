@@ -61,25 +61,18 @@ def test_attention_in_each_precision_passes_or_has_no_bound(precision):
     assert skipped == {"fp64": 0, "fp32": 0, "fp16": 2, "bf16": 12}[precision]
 
 
-def test_low_precision_really_rounds():
-    """The bf16 error of each GEMM exceeds what fp32 arithmetic would be allowed."""
-    checks = _gemm_checks()
+@pytest.mark.parametrize("family, low", [(_gemm_checks, "bf16"), (_attention_checks, "fp16")])
+def test_low_precision_really_rounds(family, low):
+    """The error of every check with a bound in ``low`` exceeds what fp32 arithmetic would be allowed."""
+    checks = family()
     with use(VerifyOptions(precision="fp32")):
         fp32 = {n: c() for n, c in checks.items()}
-    with use(VerifyOptions(precision="bf16")):
-        bf16 = {n: c() for n, c in checks.items()}
-    for name, r in bf16.items():
-        if not r.skipped:
-            assert r.max_abs_err > fp32[name].tol, name
-
-
-def test_attention_in_fp16_really_rounds():
-    checks = _attention_checks()
-    with use(VerifyOptions(precision="fp32")):
-        fp32 = {n: c() for n, c in checks.items()}
-    with use(VerifyOptions(precision="fp16")):
-        fp16 = {n: c() for n, c in checks.items()}
-    assert all(r.max_abs_err > fp32[n].tol for n, r in fp16.items() if not r.skipped)
+    with use(VerifyOptions(precision=low)):
+        rounded = {n: c() for n, c in checks.items()}
+    bounded = {n: r for n, r in rounded.items() if not r.skipped}
+    assert bounded
+    for name, r in bounded.items():
+        assert r.max_abs_err > fp32[name].tol, name
 
 
 def _skips_last_chunk(Q, K, V, M0, P0, precision):
