@@ -555,8 +555,9 @@ numpy/scipy reference on seeded random inputs, and compares them. Float64 checks
                attention: a worst-case bound built on gamma_E of the logits and gamma_n of the
                sums over M (mappings/executors/options.py: attention_bound). The reference's own
                float64 bound is added. Where no bound exists (a GEMM with K u >= 1; attention
-               in bf16 at the registered shapes) the check is skipped, not passed. Worst-case bounds are loose: in fp16 attention's
-               tolerance is about max |V|, so fp32 is the setting that catches schedule errors.
+               in bf16 at every registered shape, in fp16 at M0=1 and at scale=4) the check is
+               skipped, not passed. Worst-case bounds are loose: in fp16 attention's tolerance is
+               about max |V|, so fp32 is the setting that catches schedule errors.
 
 examples:
   archsim verify                        every check

@@ -56,9 +56,12 @@ def test_attention_in_each_precision_passes_or_has_no_bound(precision):
         results = [check() for check in _attention_checks().values()]
     assert len(results) == 12 and all(r.precision == precision for r in results)
     assert all(r.ok for r in results if not r.skipped)
-    skipped = sum(bool(r.skipped) for r in results)
-    # bf16's u = 2^-8 against E = 16 logits of size ~10: the worst-case bound does not exist.
-    assert skipped == {"fp64": 0, "fp32": 0, "fp16": 2, "bf16": 12}[precision]
+    skipped = sorted(r.name for r in results if r.skipped)
+    # bf16's u = 2^-8 against E = 16 logits of size ~10: the worst-case bound does not exist; in fp16
+    # it does not at M0 = 1 (64 chunks) or with Q scaled by 4 (`archsim verify --help` says which).
+    expect = {"fp64": [], "fp32": [], "bf16": sorted(r.name for r in results),
+              "fp16": ["attention_1pass[M0=1,P0=1]", "attention_1pass[M0=8,P0=16,scale=4]"]}
+    assert skipped == expect[precision]
 
 
 @pytest.mark.parametrize("family, low", [(_gemm_checks, "bf16"), (_attention_checks, "fp16")])
