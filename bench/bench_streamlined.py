@@ -1,4 +1,4 @@
-"""Runtime of the streamlined study (the issue asks for under 60 s on 2 cores).
+"""Runtime of the streamlined study (target: under 60 s on 2 cores).
 
 Runs ``archsim sweep streamlined`` in-process with one job and prints the points, wall and CPU
 seconds and the machine's load average:
