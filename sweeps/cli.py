@@ -311,8 +311,6 @@ def _print_run(record: dict, as_json: bool) -> int:
 
 
 def cmd_sweep(args) -> int:
-    import pandas as pd
-
     from .executors import Progress
     from .params import point_id
     from .report import build_report
