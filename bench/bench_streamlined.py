@@ -1,7 +1,7 @@
-"""Runtime of the streamlined study (the issue asks for under 60 s on 2 cores).
+"""Runtime of the streamlined study (target: under 60 s on 2 cores).
 
-Runs ``archsim sweep streamlined`` in-process with one job and prints the points, wall and CPU
-seconds and the machine's load average:
+Runs ``archsim sweep streamlined`` in-process (one job unless ``--jobs``) and prints its exit
+status, wall and CPU seconds (this process and its workers) and the machine's load average:
     .venv/bin/python bench/bench_streamlined.py [--out DIR] [--jobs N]
 """
 from __future__ import annotations

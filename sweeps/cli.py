@@ -311,8 +311,6 @@ def _print_run(record: dict, as_json: bool) -> int:
 
 
 def cmd_sweep(args) -> int:
-    import pandas as pd
-
     from .executors import Progress
     from .params import point_id
     from .report import build_report
@@ -555,8 +553,9 @@ numpy/scipy reference on seeded random inputs, and compares them. Float64 checks
                attention: a worst-case bound built on gamma_E of the logits and gamma_n of the
                sums over M (mappings/executors/options.py: attention_bound). The reference's own
                float64 bound is added. Where no bound exists (a GEMM with K u >= 1; attention
-               in bf16 at the registered shapes) the check is skipped, not passed. Worst-case bounds are loose: in fp16 attention's
-               tolerance is about max |V|, so fp32 is the setting that catches schedule errors.
+               in bf16 at every registered shape, in fp16 at M0=1 and at scale=4) the check is
+               skipped, not passed. Worst-case bounds are loose: in fp16 attention's tolerance is
+               about max |V|, so fp32 is the setting that catches schedule errors.
 
 examples:
   archsim verify                        every check

@@ -57,10 +57,8 @@ def compare(workload: str, arches: list[str], shape: dict, options: dict) -> pd.
 
 
 def plot(frame: pd.DataFrame, path: Path, title: str) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from .lazy import plt
+    from .plots import save
 
     ok = frame[frame["status"] == "ok"]
     fig, axes = plt.subplots(1, 3, figsize=(12, 3.5))
@@ -72,6 +70,4 @@ def plot(frame: pd.DataFrame, path: Path, title: str) -> None:
         if col != "util":
             ax.set_yscale("log")
     fig.suptitle(title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    save(fig, path, dpi=100)

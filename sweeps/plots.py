@@ -4,8 +4,8 @@
 ``latency (s)``, ``arch.levels.glb.capacity_bytes`` -> ``glb capacity (bytes)``). ``finish(fig)``
 gives integer-valued linear axes integer ticks and turns long categorical tick labels so they do not
 overlap. ``save(fig, path)`` refuses a figure with an unlabelled axis that shows data
-(``PlotError``), lays it out, moves a legend that covers data points outside its axes (and refuses
-the figure if a legend still covers a point), writes it and closes it.
+(``PlotError``), lays it out, moves a legend that covers data points to the right of its row of
+panels (and refuses the figure if a legend still covers a point), writes it and closes it.
 """
 from __future__ import annotations
 
@@ -144,8 +144,18 @@ def _drawn(fig):
     return fig.canvas.get_renderer()
 
 
+def _row_end(fig, ax):
+    """The rightmost axes of ``ax``'s row of panels (axes whose vertical extents overlap it)."""
+    box = ax.get_position()
+    row = [other for other in fig.axes
+           if other.get_position().y0 < box.y1 and other.get_position().y1 > box.y0]
+    return max(row, key=lambda other: other.get_position().x1)
+
+
 def _move_legends_outside(fig) -> None:
-    """Re-place every axes legend to the right of its axes, keeping its entries, title and font size."""
+    """Re-place every axes legend to the right of its row of panels (to the right of the row's
+    rightmost axes, when that one has no legend of its own; else to the right of its own axes),
+    keeping its entries, title and font size."""
     for ax in fig.axes:
         legend = ax.get_legend()
         if legend is None:
@@ -153,8 +163,13 @@ def _move_legends_outside(fig) -> None:
         handles, labels = legend.legend_handles, [t.get_text() for t in legend.get_texts()]
         title = legend.get_title().get_text() or None
         size = legend.get_texts()[0].get_fontsize() if labels else None
-        ax.legend(handles, labels, title=title, fontsize=size, loc="upper left", bbox_to_anchor=(1.02, 1.0),
-                  borderaxespad=0.0)
+        host = _row_end(fig, ax)
+        if host is not ax and host.get_legend() is None:
+            legend.remove()
+        else:
+            host = ax
+        host.legend(handles, labels, title=title, fontsize=size, loc="upper left", bbox_to_anchor=(1.02, 1.0),
+                    borderaxespad=0.0)
 
 
 def save(fig, path: Path, dpi: int = 110) -> Path:

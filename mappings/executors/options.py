@@ -41,6 +41,8 @@ class VerifyOptions:
     precision: str = "fp64"
 
     def __post_init__(self):
+        if self.seed is not None and (isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0):
+            raise ValueError(f"--seed: expected a non-negative integer, got {self.seed!r}")
         if self.precision not in PRECISIONS:
             raise ValueError(f"--precision: expected one of {', '.join(PRECISIONS)}, got {self.precision!r}")
         for key, value in self.shape.items():

@@ -265,7 +265,7 @@ PARAMS = (
     Param("scale", "int", "10", "generated matrices: 2^scale rows"),
     Param("edge_factor", "int", "8", "generated matrices: mean nonzeros per row"),
     Param("seed", "int", "the sweep's seed", "generated matrices: generator seed"),
-    Param("kernel", "mapper name", "required", "inner, outer, rowwise_dense, rowwise_hash, smash_v1..v3"),
+    Param("kernel", "mapper name", "required", "inner, outer, rowwise_dense, smash_v1..v3"),
     Param("arch", "piuma | piuma8 | YAML path", "required", "a PIUMA-family preset"),
     Param("distribution", " | ".join(DISTRIBUTIONS), "flop_balanced", "how rows are dealt to threads"),
     Param("threads", "int", "the preset's threads per core", "threads per core"),

@@ -196,7 +196,7 @@ def test_gpu_spgemm_bins_conserve_rows_and_products():
 
 def test_gpu_micro_video_block_memory_falls_and_time_grows_with_slices(tmp_path):
     """The reference's video block whole vs 2..16 Operator Grouping slices: less memory, more time
-    (more launches, smaller grids), the direction the held-back measurement is to be compared in."""
+    (more launches, smaller grids)."""
     from sweeps.evaluators import get_evaluator
     ev = get_evaluator("gpu_micro")
     recs = [ev.evaluate({"arch": "a100_80gb", "case": f"video_block/{s}"}) for s in (1, 2, 4, 8, 16)]

@@ -1,10 +1,12 @@
-"""Every shipped study's HTML report renders in headless Chromium with every image loaded.
+"""Every shipped study's HTML report renders in headless Chromium with every image loaded, and its
+reduced run raises no UserWarning (matplotlib's legend and layout warnings among them).
 
 The shipped specs (sweeps/*.yaml) are discovered, never listed, and each is cut to the first one or
 two values of every axis (at most ``MAX_POINTS`` points) so that all of them run in about a minute.
 """
 import copy
 import re
+import warnings
 from pathlib import Path
 
 import pytest
@@ -61,19 +63,37 @@ def test_reduction_keeps_first_values_and_bounds_the_grid():
 
 
 _built: dict = {}
+_warned: dict = {}
 
 
 def build(spec_path: Path, tmp_root: Path) -> Path:
-    """Run the reduced spec (inline, one process) and return its output directory."""
+    """Run the reduced spec (inline, one process) and return its output directory; the warnings it
+    raised are kept in ``_warned``."""
     if spec_path.stem not in _built:
         spec = reduced(yaml.safe_load(spec_path.read_text()))
         path = tmp_root / f"{spec_path.stem}.yaml"
         path.write_text(yaml.safe_dump(spec, sort_keys=False))
         out = tmp_root / spec_path.stem
-        code = main(["sweep", str(path), "--out", str(out), "--executor", "inline", "--no-progress"])
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            code = main(["sweep", str(path), "--out", str(out), "--executor", "inline", "--no-progress"])
         assert code in (0, 1) and (out / "report.html").exists(), spec_path.stem   # 1 = some point failed
         _built[spec_path.stem] = out
+        _warned[spec_path.stem] = sorted({str(w.message) for w in caught if issubclass(w.category, UserWarning)})
     return _built[spec_path.stem]
+
+
+# A reduced streamlined spec has only baseline points: its Pareto plot asks for a legend with no
+# labelled artist (sweeps/studies/streamlined.py, _plot_pareto), which matplotlib warns about.
+WARNS = {"streamlined": "No artists with labels found to put in legend"}
+
+
+@pytest.mark.parametrize("spec_path", [
+    pytest.param(p, marks=pytest.mark.xfail(reason=WARNS[p.stem], raises=AssertionError, strict=True)) if p.stem in WARNS else p
+    for p in SPECS], ids=[p.stem for p in SPECS])
+def test_report_builds_without_plot_warnings(spec_path, tmp_root):
+    build(spec_path, tmp_root)
+    assert not _warned[spec_path.stem], f"{spec_path.stem}: {_warned[spec_path.stem]}"
 
 
 @pytest.fixture(scope="module")

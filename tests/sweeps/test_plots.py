@@ -137,6 +137,32 @@ def test_a_legend_over_data_is_moved_outside(tmp_path):
     assert (tmp_path / "p.png").exists()
 
 
+def test_a_legend_of_a_left_panel_moves_right_of_the_whole_row(tmp_path):
+    """A legend moved off the first of three panels lands right of the last one, not on the
+    middle panel, and the layout still fits (no tight_layout warning)."""
+    import warnings
+
+    fig = Figure(figsize=(9, 3))
+    panels = fig.subplots(1, 3)
+    xs = np.linspace(0, 1, 21)
+    for panel in panels:
+        for k in range(3):
+            panel.plot(xs, 1 - 0.02 * k + 0 * xs, marker="o", label=f"series {k}")
+        panel.set_xlabel("x (s)")
+        panel.set_ylabel("y (s)")
+    panels[0].legend(loc="upper right", title="which")
+    assert covered_points(fig)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        save(fig, tmp_path / "p.png")
+    renderer = fig.canvas.get_renderer()
+    assert panels[0].get_legend() is None and panels[1].get_legend() is None
+    box = panels[2].get_legend().get_window_extent(renderer)
+    assert box.x0 >= panels[2].bbox.x1 and box.x1 <= fig.bbox.x1 + 1
+    assert panels[2].get_legend().get_title().get_text() == "which"
+    assert [t.get_text() for t in panels[2].get_legend().get_texts()] == ["series 0", "series 1", "series 2"]
+
+
 def test_a_legend_that_cannot_move_off_the_data_is_refused(tmp_path):
     fig, _ = _crowded(legend_on_figure=True)
     with pytest.raises(PlotError, match="legend of axes figure covers"):

@@ -1,7 +1,7 @@
 """Feature Slicer, Operator Grouping, Step Rehash: memory effects, invariants, bad input."""
 import pytest
 
-from workloads.graphs import GraphError, animatediff, svd
+from workloads.graphs import GraphError, animatediff
 from workloads.graphs.builder import GraphBuilder
 from workloads.graphs.liveness import liveness
 from workloads.graphs.pipeline import pipeline_memory, plan_pipeline
