@@ -12,11 +12,13 @@ Columns (one meaning each, across the code base):
   that run on dedicated units beside the ALU (FLAT's exp unit);
 - ``compute_ops``: operator executions on the compute units (a MAC, an add, an exp: one each;
   PIUMA's pipelines count instructions), from the result's action counts, register-file and DMA
-  actions excluded; ``peak_compute_ops_per_cycle``: lanes x instances / the fewest cycles of any
-  operator, summed over those units (and PIUMA's cores) (every lane of every unit running its fastest operator);
-  ``peak_dram_bytes_per_cycle``: the backing level's bandwidth. Together with ``dram_bytes`` and
+  actions excluded;
+- ``roof_<x>_per_cycle``: a machine ceiling (a rate), never a measurement:
+  ``roof_compute_ops_per_cycle`` = lanes x instances / the fewest cycles of any operator, summed
+  over those units (and PIUMA's cores): every lane of every unit running its fastest operator;
+  ``roof_dram_bytes_per_cycle`` = the backing level's bandwidth. With ``dram_bytes`` and
   ``cycles`` they place a point on a roofline (sweeps/report.py);
-- ``peak_<level>_bytes`` where the fidelity tracks occupancy;
+- ``peak_<level>_bytes``: the most bytes held at once (an occupancy), where the fidelity tracks it;
 - ``energy_<component>_pj`` per component (``static`` = static power x seconds where the arch
   states a static power);
 - the family's counters as they are (PIUMA's ``ipc_per_mtp``, GPU kernel counts...);
@@ -24,7 +26,7 @@ Columns (one meaning each, across the code base):
 """
 from __future__ import annotations
 
-__all__ = ["result_metrics", "useful_lane_cycles", "compute_ops", "peak_compute_ops_per_cycle"]
+__all__ = ["result_metrics", "useful_lane_cycles", "compute_ops", "roof_compute_ops_per_cycle"]
 
 NOT_COMPUTE = ("dma",)        # unit kinds that move data rather than compute
 
@@ -42,7 +44,7 @@ def compute_ops(arch, actions: dict) -> float:
     return total
 
 
-def peak_compute_ops_per_cycle(arch) -> float:
+def roof_compute_ops_per_cycle(arch) -> float:
     """Every lane of every compute unit running its fastest operator each cycle (a PIUMA preset's
     units are one core's: times ``piuma.cores``)."""
     per_copy = sum(arch.units[n].lanes * arch.units[n].count / min(arch.units[n].cycles_per_op.values())
@@ -70,8 +72,8 @@ def result_metrics(result, arch, energy) -> dict:
         "energy_pj": energy.total_pj,
         "dram_bytes": result.traffic_bytes.get(arch.backing_level, 0),
         "compute_ops": compute_ops(arch, result.actions),
-        "peak_compute_ops_per_cycle": peak_compute_ops_per_cycle(arch),
-        "peak_dram_bytes_per_cycle": float(arch.levels[arch.backing_level].bandwidth_bytes_per_cycle),
+        "roof_compute_ops_per_cycle": roof_compute_ops_per_cycle(arch),
+        "roof_dram_bytes_per_cycle": float(arch.levels[arch.backing_level].bandwidth_bytes_per_cycle),
         "fidelity": result.fidelity,
         "events": result.events,
         "ops": result.ops,

@@ -493,8 +493,8 @@ metrics (columns of a record; units in the names):
                            (cycles x lanes x instances); a 4x256 tile on a 256x256 array is <= 1/64
   busy_<unit>              fraction of time the unit is held by some op, however few lanes work
   compute_ops              operator executions on the compute units (MAC, add, exp: one each;
-                           PIUMA: instructions); with peak_compute_ops_per_cycle,
-                           peak_dram_bytes_per_cycle, dram_bytes and cycles: the report's roofline
+                           PIUMA: instructions); with roof_compute_ops_per_cycle,
+                           roof_dram_bytes_per_cycle, dram_bytes and cycles: the report's roofline
   shape, shape_defaults    the full shape the run used, and the values you did not set (chosen
                            by the mapper, e.g. M0 sized to the array, or the cascade's example default)
   tiles, loop_order, spatial  the tiling the mapper chose

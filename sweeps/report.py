@@ -189,7 +189,7 @@ def _plots(ok: pd.DataFrame, axes: list[str], out_dir: Path) -> list[tuple[str, 
     return [(name, f"latency, energy and DRAM traffic against {x}")]
 
 
-ROOFLINE = ("compute_ops", "dram_bytes", "cycles", "peak_compute_ops_per_cycle", "peak_dram_bytes_per_cycle")
+ROOFLINE = ("compute_ops", "dram_bytes", "cycles", "roof_compute_ops_per_cycle", "roof_dram_bytes_per_cycle")
 
 
 def _roofline_section(ok: pd.DataFrame, axes: list[str], out_dir: Path, evaluator) -> list[str]:
@@ -216,7 +216,7 @@ def _roofline_section(ok: pd.DataFrame, axes: list[str], out_dir: Path, evaluato
                    label=f"{key}={value}" if key and value is not None else "points")
     lo, hi = intensity.min() / 4, intensity.max() * 4
     xs = np.geomspace(lo, hi, 200)
-    machines = data.groupby(["peak_compute_ops_per_cycle", "peak_dram_bytes_per_cycle"], sort=True)
+    machines = data.groupby(["roof_compute_ops_per_cycle", "roof_dram_bytes_per_cycle"], sort=True)
     for i, ((compute, bandwidth), group) in enumerate(machines):
         name = ", ".join(sorted(group["arch"].astype(str).unique())) if "arch" in group else "machine"
         ax.plot(xs, np.minimum(compute, bandwidth * xs), color="0.3", linestyle=("-", "--", ":", "-.")[i % 4],
@@ -228,7 +228,7 @@ def _roofline_section(ok: pd.DataFrame, axes: list[str], out_dir: Path, evaluato
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0))
     save(fig, out_dir / "plots" / "roofline.png")
-    share = achieved / np.minimum(data["peak_compute_ops_per_cycle"], data["peak_dram_bytes_per_cycle"] * intensity)
+    share = achieved / np.minimum(data["roof_compute_ops_per_cycle"], data["roof_dram_bytes_per_cycle"] * intensity)
     lines = ["## Roofline", "",
              f"{len(data)} points against their machine's roof (compute ops are operator executions on the "
              "compute units, archsim/record.py; PIUMA counts instructions). Achieved throughput is "

@@ -190,7 +190,7 @@ def simulate_piuma(program: PiumaProgram, arch, seed: int = 0, slice_instrs: int
     ``counters``: the program's counters (multiplies, partial products, ...) plus ``mtp_instrs``,
     ``ipc_per_mtp`` (MTP instructions per cycle per MTP), ``load_imbalance`` (max / mean busy time
     of the threads that ran work), ``dram_bytes_per_cycle`` (achieved) and
-    ``peak_dram_bytes_per_cycle``."""
+    ``roof_dram_bytes_per_cycle``."""
     m = _Machine(arch, program, slice_instrs, max_slices)
     m.run()
     totals = program.totals()
@@ -218,7 +218,7 @@ def simulate_piuma(program: PiumaProgram, arch, seed: int = 0, slice_instrs: int
         ipc=mtp_instrs / (cycles * p.cores * n_mtp) if cycles else 0.0,
         load_imbalance=load_imbalance(m.thread_busy.ravel().tolist()),
         dram_bytes_per_cycle=dram_bytes / cycles if cycles else 0.0,
-        peak_dram_bytes_per_cycle=lv["dram"].bandwidth_bytes_per_cycle)
+        roof_dram_bytes_per_cycle=lv["dram"].bandwidth_bytes_per_cycle)
     return SimResult(program=program.name, arch=arch.name, family=arch.family, cycles=cycles,
                      seconds=cycles / arch.clock_hz, busy_cycles=busy, servers=servers,
                      actions=actions, traffic_bytes={"dram": dram_bytes}, peak_bytes={},

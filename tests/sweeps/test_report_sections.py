@@ -5,7 +5,7 @@ import archsim
 import pandas as pd
 import pytest
 
-from archsim.record import peak_compute_ops_per_cycle
+from archsim.record import roof_compute_ops_per_cycle
 from sweeps.cli import main
 from sweeps.studies.smash import findings
 
@@ -35,17 +35,17 @@ def _sweep(tmp_path, capsys, name, text):
 
 def test_peaks_come_from_the_preset():
     generic = archsim.load_arch("generic_array")
-    assert peak_compute_ops_per_cycle(generic) == 16 * 16 + 16          # a 16x16 and a 16-PE array
+    assert roof_compute_ops_per_cycle(generic) == 16 * 16 + 16          # a 16x16 and a 16-PE array
     piuma = archsim.load_arch("piuma8")
-    assert peak_compute_ops_per_cycle(piuma) == (4 + 2) * 8             # 4 MTPs + 2 STPs per core, 8 cores
+    assert roof_compute_ops_per_cycle(piuma) == (4 + 2) * 8             # 4 MTPs + 2 STPs per core, 8 cores
 
 
 @pytest.mark.parametrize("name, text", [("einsum", EINSUM), ("smash", SMASH)])
 def test_every_point_is_under_its_roof_and_the_report_shows_it(tmp_path, capsys, name, text):
     frame, md = _sweep(tmp_path, capsys, name, text)
     achieved = frame["compute_ops"] / frame["cycles"]
-    roof = (frame["peak_compute_ops_per_cycle"]
-            .clip(upper=frame["peak_dram_bytes_per_cycle"] * frame["compute_ops"] / frame["dram_bytes"]))
+    roof = (frame["roof_compute_ops_per_cycle"]
+            .clip(upper=frame["roof_dram_bytes_per_cycle"] * frame["compute_ops"] / frame["dram_bytes"]))
     assert (frame["compute_ops"] > 0).all() and (achieved <= roof * (1 + 1e-9)).all()
     assert "## Roofline" in md and (tmp_path / name / "plots" / "roofline.png").stat().st_size > 5000
 
@@ -66,7 +66,7 @@ def test_smash_report_has_a_speedup_plot_per_baseline(tmp_path, capsys):
 
 def _records(rows):
     return pd.DataFrame(rows, columns=["scale", "line_bytes", "kernel", "cycles", "dram_bytes_per_cycle",
-                                       "peak_dram_bytes_per_cycle"])
+                                       "roof_dram_bytes_per_cycle"])
 
 
 def test_findings_are_computed_from_the_records():
