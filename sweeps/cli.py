@@ -229,6 +229,10 @@ def cmd_verify(args) -> int:
             print(f"{result.name:48} {result.max_abs_err:12.3e} {result.tol:10.1e}  {result.precision:4}  "
                   f"{status:8}  {RAN[result.schedule]}" + (f" ({result.skipped})" if result.skipped else ""))
     print(f"{len(names) - failed - skipped} passed, {failed} failed" + (f", {skipped} skipped" if skipped else ""))
+    if skipped == len(names):
+        print(f"archsim: nothing was verified: every selected check was skipped at {options.precision}",
+              file=sys.stderr)
+        return 1
     return 1 if failed else 0
 
 
@@ -556,6 +560,9 @@ numpy/scipy reference on seeded random inputs, and compares them. Float64 checks
                in bf16 at every registered shape, in fp16 at M0=1 and at scale=4) the check is
                skipped, not passed. Worst-case bounds are loose: in fp16 attention's tolerance is
                about max |V|, so fp32 is the setting that catches schedule errors.
+
+exit status: 0 when every check that ran passed; 1 when one failed, or when every selected check
+was skipped (nothing was verified); 2 for bad input.
 
 examples:
   archsim verify                        every check

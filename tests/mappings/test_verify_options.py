@@ -139,3 +139,10 @@ def test_a_negative_seed_is_one_error_line(capsys):
     assert main(["verify", "gemm_tiled[M=37", "--seed", "-1"]) == 2
     err = capsys.readouterr().err
     assert err == "error: --seed: expected a non-negative integer, got -1\n"
+
+
+def test_a_run_in_which_every_check_was_skipped_is_not_a_pass(capsys):
+    """bf16 has no worst-case attention bound at the shipped shapes: nothing is verified, exit 1."""
+    assert main(["verify", "attention_1pass*", "--precision", "bf16"]) == 1
+    out, err = capsys.readouterr()
+    assert "0 passed, 0 failed" in out and "nothing was verified" in err
