@@ -1,0 +1,214 @@
+"""Cross-check of the model graphs against diffusers (optional, slow): each model is built from
+workloads/graphs/diffusers_configs.py on torch's meta device (no weights, no network) and
+compared with archsim's graph: total parameters within 1% (issue 10), parameters per block, and
+block output shapes from a meta-device forward pass. Needs the ``crosscheck`` extra:
+``pip install -e '.[crosscheck]' && python -m pytest -m slow tests/workloads/test_diffusers_crosscheck.py``.
+"""
+import re
+
+import pytest
+
+from workloads.graphs import animatediff, svd, vae_decoder
+from workloads.graphs import diffusers_configs as cfg
+
+pytestmark = pytest.mark.slow
+torch = pytest.importorskip("torch", reason="the cross-check needs torch (extra: crosscheck)")
+diffusers = pytest.importorskip("diffusers", reason="the cross-check needs diffusers (extra: crosscheck)")
+
+_BLOCK_MODULE = re.compile(r"^(?:decoder\.)?(?:(?:down|up)_blocks\.\d+\.(?:resnets|attentions|motion_modules|"
+                           r"downsamplers|upsamplers)\.\d+|mid_block\.(?:resnets|attentions|motion_modules)\.\d+|"
+                           r"conv_in|conv_out|post_quant_conv|time_conv_out)$")
+_KIND = {"resnets": "res", "attentions": "attn", "motion_modules": "motion"}
+_NOT_COMPARED = ("time_embedding",)   # archsim repeats the embedding per frame inside this block
+
+
+def diffusers_block(name: str, vae: bool = False) -> str:
+    """archsim's block name for a diffusers parameter or module name."""
+    p = name.split(".")
+    if p[0] == "decoder":
+        p = p[1:]
+    if p[0] in ("down_blocks", "up_blocks"):
+        side, i = p[0][:-len("_blocks")], p[1]
+        if p[2] in ("downsamplers", "upsamplers"):
+            return f"{side}{i}.{p[2][:-len('rs')]}"
+        return f"{side}{i}.res{p[3]}" if vae else f"{side}{i}.{p[3]}.{_KIND[p[2]]}"
+    if p[0] == "mid_block":
+        return f"mid.res{p[2]}" if p[1] == "resnets" else f"mid.{_KIND[p[1]]}"
+    if p[0] in ("conv_norm_out", "conv_act", "conv_out"):
+        return "conv_out"
+    if p[0] in ("time_embedding", "add_embedding"):
+        return "time_embedding"
+    return p[0]
+
+
+def archsim_block(layer: str) -> str:
+    """The block an archsim layer belongs to, in diffusers_block's names."""
+    p = layer.split(".")
+    if re.fullmatch(r"(down|up)\d", p[0]):
+        if p[1].isdigit():
+            return f"{p[0]}.{p[1]}." + {"temporal_res": "res", "concat": "res",
+                                         "time_context": "attn"}.get(p[2], p[2])
+        return f"{p[0]}.{p[1]}"          # downsample, upsample; the VAE's up0.res0 (+ .temporal_res)
+    if p[0] == "mid":
+        if p[1].isdigit():               # SVD: mid.0.res, mid.0.temporal_res
+            return f"mid.res{p[1]}"
+        return "mid.attn" if p[1] == "time_context" else f"mid.{p[1]}"
+    return p[0]
+
+
+def archsim_blocks(graph):
+    """(parameters per block, output shape per block: the last op's output)."""
+    params, shapes, seen = {}, {}, set()
+    for op in graph.ops:
+        key = archsim_block(op.layer)
+        for t in op.inputs:
+            tensor = graph.tensors[t]
+            if tensor.role == "weight" and t not in seen:
+                seen.add(t)
+                params[key] = params.get(key, 0) + tensor.numel
+        shapes[key] = graph.tensors[op.outputs[-1]].shape
+    return params, shapes
+
+
+def diffusers_params(model, vae=False, keep=lambda name: True):
+    out = {}
+    for name, p in model.named_parameters():
+        if keep(name):
+            key = diffusers_block(name, vae)
+            out[key] = out.get(key, 0) + p.numel()
+    return out
+
+
+def diffusers_shapes(model, run, vae=False):
+    """Block output shapes of a meta-device forward pass (5-D (B, C, F, H, W) -> (B F, C, H, W))."""
+    shapes, hooks = {}, []
+
+    def hook(key):
+        def record(module, args, out):
+            t = out if torch.is_tensor(out) else out[0]
+            s = tuple(t.shape)
+            if len(s) == 5:
+                s = (s[0] * s[2], s[1], s[3], s[4])
+            shapes[key] = s
+        return record
+
+    for name, module in model.named_modules():
+        if _BLOCK_MODULE.match(name):
+            hooks.append(module.register_forward_hook(hook(diffusers_block(name, vae))))
+    try:
+        with torch.no_grad():
+            run()
+    finally:
+        for h in hooks:
+            h.remove()
+    return shapes
+
+
+def _build(cls, kwargs):
+    with torch.device("meta"):
+        model = cls(**kwargs)
+    return model.to("meta")   # AlphaBlender's torch.Tensor([alpha]) ignores the device context
+
+
+def _compare(name, ours_params, theirs_params, ours_shapes, theirs_shapes, report):
+    total_ours, total_theirs = sum(ours_params.values()), sum(theirs_params.values())
+    diff = (total_ours - total_theirs) / total_theirs
+    blocks = sorted(set(ours_params) | set(theirs_params))
+    bad_blocks = {b: (ours_params.get(b, 0), theirs_params.get(b, 0)) for b in blocks
+                  if abs(ours_params.get(b, 0) - theirs_params.get(b, 0)) > 0.01 * theirs_params.get(b, 1)}
+    compared = [b for b in theirs_shapes if b not in _NOT_COMPARED]
+    bad_shapes = {b: (ours_shapes.get(b), theirs_shapes[b]) for b in compared
+                  if ours_shapes.get(b) != theirs_shapes[b]}
+    report.append(f"{name}: archsim {total_ours:,} diffusers {total_theirs:,} ({100 * diff:+.4f}%); "
+                  f"{len(blocks)} blocks, {len(bad_blocks)} off by >1%; {len(compared)} block "
+                  f"output shapes, {len(bad_shapes)} differ")
+    return diff, bad_blocks, bad_shapes
+
+
+@pytest.fixture(scope="module")
+def report():
+    lines = []
+    yield lines
+    print("\n" + "\n".join(lines))
+
+
+def _check(result):
+    diff, bad_blocks, bad_shapes = result
+    assert abs(diff) <= 0.01
+    assert bad_blocks == {}
+    assert bad_shapes == {}
+
+
+def test_sd15_unet_and_animatediff_v1_motion_modules(report):
+    from diffusers import MotionAdapter, UNet2DConditionModel, UNetMotionModel
+    unet = _build(UNet2DConditionModel, cfg.SD15_UNET)
+    adapter = _build(MotionAdapter, cfg.ANIMATEDIFF_V1_MOTION)
+    both = _build(UNetMotionModel, cfg.SD15_MOTION_UNET)
+    g = animatediff(512, 512, frames=16, batch=2)
+    params, shapes = archsim_blocks(g)
+    motion = {k: v for k, v in params.items() if k.endswith(".motion")}
+    spatial = {k: v for k, v in params.items() if not k.endswith(".motion")}
+    theirs_spatial, theirs_motion = diffusers_params(unet), diffusers_params(adapter)
+    assert sum(diffusers_params(both).values()) == sum(theirs_spatial.values()) + sum(theirs_motion.values())
+
+    def run():
+        # AnimateDiffPipeline repeats the text embedding per frame (as archsim's text_context)
+        both(torch.empty(2, 4, 16, 64, 64, device="meta"), torch.tensor(999),
+             encoder_hidden_states=torch.empty(2 * 16, 77, 768, device="meta"))
+    theirs_shapes = diffusers_shapes(both, run)
+    _check(_compare("SD1.5 UNet (animatediff() without motion modules)", spatial, theirs_spatial,
+                    {k: v for k, v in shapes.items() if k in spatial}, {}, report))
+    _check(_compare("AnimateDiff v1 motion modules", motion, theirs_motion, {}, {}, report))
+    _check(_compare("AnimateDiff UNet 512x512x16, B=2 (shapes)", params, diffusers_params(both),
+                    shapes, theirs_shapes, report))
+
+
+def test_animatediff_v2_motion_modules_are_the_mid_motion_graph(report):
+    from diffusers import MotionAdapter
+    adapter = _build(MotionAdapter, cfg.ANIMATEDIFF_V2_MOTION)
+    assert sum(diffusers_params(adapter).values()) == sum(
+        diffusers_params(_build(MotionAdapter, {})).values())   # the defaults are v2's
+    params, _ = archsim_blocks(animatediff(mid_motion=True))
+    motion = {k: v for k, v in params.items() if k.endswith(".motion")}
+    _check(_compare("AnimateDiff v2 motion modules (mid_motion=True)", motion,
+                    diffusers_params(adapter), {}, {}, report))
+
+
+@pytest.mark.parametrize("frames", [cfg.SVD_FRAMES, cfg.SVD_XT_FRAMES])
+def test_svd_unet(frames, report):
+    from diffusers import UNetSpatioTemporalConditionModel
+    model = _build(UNetSpatioTemporalConditionModel, dict(cfg.SVD_UNET, num_frames=frames))
+    params, shapes = archsim_blocks(svd(576, 1024, frames=frames, batch=2))
+
+    def run():
+        model(torch.empty(2, frames, 8, 72, 128, device="meta"), torch.tensor(1.0),
+              encoder_hidden_states=torch.empty(2, 1, 1024, device="meta"),
+              added_time_ids=torch.empty(2, 3, device="meta"))
+    _check(_compare(f"SVD UNet 576x1024x{frames}, B=2", params, diffusers_params(model), shapes,
+                    diffusers_shapes(model, run), report))
+
+
+def test_sd_vae_decoder(report):
+    from diffusers import AutoencoderKL
+    vae = _build(AutoencoderKL, cfg.SD_VAE)
+    params, shapes = archsim_blocks(vae_decoder(512, 512, frames_at_once=2))
+    keep = lambda n: n.startswith(("decoder.", "post_quant_conv."))
+    theirs = diffusers_params(vae, vae=True, keep=keep)
+
+    def run():
+        vae.decode(torch.empty(2, 4, 64, 64, device="meta"))
+    _check(_compare("SD VAE decoder 512x512, 2 frames", params, theirs, shapes,
+                    diffusers_shapes(vae, run, vae=True), report))
+
+
+def test_svd_temporal_decoder(report):
+    from diffusers import AutoencoderKLTemporalDecoder
+    vae = _build(AutoencoderKLTemporalDecoder, cfg.SVD_VAE)
+    frames = cfg.SVD_FRAMES
+    params, shapes = archsim_blocks(vae_decoder(576, 1024, frames_at_once=frames, temporal=True))
+    theirs = diffusers_params(vae, vae=True, keep=lambda n: n.startswith("decoder."))
+
+    def run():
+        vae.decode(torch.empty(frames, 4, 72, 128, device="meta"), num_frames=frames)
+    _check(_compare(f"SVD temporal VAE decoder 576x1024, {frames} frames", params, theirs, shapes,
+                    diffusers_shapes(vae, run, vae=True), report))
