@@ -10,10 +10,17 @@ import pytest
 
 from workloads.graphs import animatediff, svd, vae_decoder
 from workloads.graphs import diffusers_configs as cfg
+from workloads.graphs.pipeline import SVD_VAE_ENCODER_PARAMS
 
 pytestmark = pytest.mark.slow
-torch = pytest.importorskip("torch", reason="the cross-check needs torch (extra: crosscheck)")
-diffusers = pytest.importorskip("diffusers", reason="the cross-check needs diffusers (extra: crosscheck)")
+torch = None   # imported by the fixture below, so that collecting this module needs neither package
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _torch_and_diffusers():
+    global torch
+    torch = pytest.importorskip("torch", reason="the cross-check needs torch (extra: crosscheck)")
+    pytest.importorskip("diffusers", reason="the cross-check needs diffusers (extra: crosscheck)")
 
 _BLOCK_MODULE = re.compile(r"^(?:decoder\.)?(?:(?:down|up)_blocks\.\d+\.(?:resnets|attentions|motion_modules|"
                            r"downsamplers|upsamplers)\.\d+|mid_block\.(?:resnets|attentions|motion_modules)\.\d+|"
@@ -207,6 +214,8 @@ def test_svd_temporal_decoder(report):
     frames = cfg.SVD_FRAMES
     params, shapes = archsim_blocks(vae_decoder(576, 1024, frames_at_once=frames, temporal=True))
     theirs = diffusers_params(vae, vae=True, keep=lambda n: n.startswith("decoder."))
+    encoder = sum(p.numel() for n, p in vae.named_parameters() if n.startswith(("encoder.", "quant_conv.")))
+    assert encoder == pytest.approx(SVD_VAE_ENCODER_PARAMS, rel=0.01)   # resident in the pipeline
 
     def run():
         vae.decode(torch.empty(frames, 4, 72, 128, device="meta"), num_frames=frames)
