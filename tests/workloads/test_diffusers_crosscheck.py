@@ -1,7 +1,8 @@
 """Cross-check of the model graphs against diffusers (optional, slow): each model is built from
 workloads/graphs/diffusers_configs.py on torch's meta device (no weights, no network) and
-compared with archsim's graph: total parameters within 1% (issue 10), parameters per block, and
-block output shapes from a meta-device forward pass. Needs the ``crosscheck`` extra:
+compared with archsim's graph: total parameters within 1% (issue 10), parameters per block,
+block output shapes from a meta-device forward pass, and that pass's GEMM/convolution/attention
+FLOPs (torch.utils.flop_counter) against the graph's. Needs the ``crosscheck`` extra:
 ``pip install -e '.[crosscheck]' && python -m pytest -m slow tests/workloads/test_diffusers_crosscheck.py``.
 """
 import re
@@ -86,9 +87,16 @@ def diffusers_params(model, vae=False, keep=lambda name: True):
     return out
 
 
-def diffusers_shapes(model, run, vae=False):
-    """Block output shapes of a meta-device forward pass (5-D (B, C, F, H, W) -> (B F, C, H, W))."""
-    shapes, hooks = {}, []
+def archsim_matmul_flops(graph) -> float:
+    """FLOPs of the graph's GEMMs, convolutions and attentions (what torch's FlopCounterMode counts)."""
+    return sum(op.flops for op in graph.ops if op.compute[0] in ("gemm", "attention"))
+
+
+def diffusers_forward(model, run, vae=False):
+    """(block output shapes, FLOPs counted by torch) of a meta-device forward pass; a 5-D
+    (B, C, F, H, W) output is compared as (B F, C, H, W)."""
+    from torch.utils.flop_counter import FlopCounterMode
+    shapes, hooks, counter = {}, [], FlopCounterMode(display=False)
 
     def hook(key):
         def record(module, args, out):
@@ -103,12 +111,12 @@ def diffusers_shapes(model, run, vae=False):
         if _BLOCK_MODULE.match(name):
             hooks.append(module.register_forward_hook(hook(diffusers_block(name, vae))))
     try:
-        with torch.no_grad():
+        with torch.no_grad(), counter:
             run()
     finally:
         for h in hooks:
             h.remove()
-    return shapes
+    return shapes, counter.get_total_flops()
 
 
 def _build(cls, kwargs):
@@ -117,7 +125,8 @@ def _build(cls, kwargs):
     return model.to("meta")   # AlphaBlender's torch.Tensor([alpha]) ignores the device context
 
 
-def _compare(name, ours_params, theirs_params, ours_shapes, theirs_shapes, report):
+def _compare(name, ours_params, theirs_params, ours_shapes, theirs_shapes, report, graph=None,
+             theirs_flops=None):
     total_ours, total_theirs = sum(ours_params.values()), sum(theirs_params.values())
     diff = (total_ours - total_theirs) / total_theirs
     blocks = sorted(set(ours_params) | set(theirs_params))
@@ -129,7 +138,13 @@ def _compare(name, ours_params, theirs_params, ours_shapes, theirs_shapes, repor
     report.append(f"{name}: archsim {total_ours:,} diffusers {total_theirs:,} ({100 * diff:+.4f}%); "
                   f"{len(blocks)} blocks, {len(bad_blocks)} off by >1%; {len(compared)} block "
                   f"output shapes, {len(bad_shapes)} differ")
-    return diff, bad_blocks, bad_shapes
+    flops_diff = 0.0
+    if graph is not None:
+        ours_flops = archsim_matmul_flops(graph)
+        flops_diff = (ours_flops - theirs_flops) / theirs_flops
+        report[-1] += (f"; GEMM/conv/attention FLOPs archsim {ours_flops:.4e} torch "
+                       f"{theirs_flops:.4e} ({100 * flops_diff:+.4f}%)")
+    return diff, bad_blocks, bad_shapes, flops_diff
 
 
 @pytest.fixture(scope="module")
@@ -140,8 +155,9 @@ def report():
 
 
 def _check(result):
-    diff, bad_blocks, bad_shapes = result
-    assert abs(diff) <= 0.01
+    diff, bad_blocks, bad_shapes, flops_diff = result
+    assert abs(diff) <= 0.01          # issue 10: parameter counts within 1%
+    assert abs(flops_diff) <= 0.01    # the same tolerance for the FLOPs the lowering times
     assert bad_blocks == {}
     assert bad_shapes == {}
 
@@ -162,12 +178,12 @@ def test_sd15_unet_and_animatediff_v1_motion_modules(report):
         # AnimateDiffPipeline repeats the text embedding per frame (as archsim's text_context)
         both(torch.empty(2, 4, 16, 64, 64, device="meta"), torch.tensor(999),
              encoder_hidden_states=torch.empty(2 * 16, 77, 768, device="meta"))
-    theirs_shapes = diffusers_shapes(both, run)
+    theirs_shapes, flops = diffusers_forward(both, run)
     _check(_compare("SD1.5 UNet (animatediff() without motion modules)", spatial, theirs_spatial,
                     {k: v for k, v in shapes.items() if k in spatial}, {}, report))
     _check(_compare("AnimateDiff v1 motion modules", motion, theirs_motion, {}, {}, report))
-    _check(_compare("AnimateDiff UNet 512x512x16, B=2 (shapes)", params, diffusers_params(both),
-                    shapes, theirs_shapes, report))
+    _check(_compare("AnimateDiff (UNetMotionModel, v1) 512x512x16, B=2", params, diffusers_params(both),
+                    shapes, theirs_shapes, report, g, flops))
 
 
 def test_animatediff_v2_motion_modules_are_the_mid_motion_graph(report):
@@ -185,39 +201,46 @@ def test_animatediff_v2_motion_modules_are_the_mid_motion_graph(report):
 def test_svd_unet(frames, report):
     from diffusers import UNetSpatioTemporalConditionModel
     model = _build(UNetSpatioTemporalConditionModel, dict(cfg.SVD_UNET, num_frames=frames))
-    params, shapes = archsim_blocks(svd(576, 1024, frames=frames, batch=2))
+    assert diffusers_params(model) == diffusers_params(_build(UNetSpatioTemporalConditionModel, {}))
+    g = svd(576, 1024, frames=frames, batch=2)
+    params, shapes = archsim_blocks(g)
 
     def run():
         model(torch.empty(2, frames, 8, 72, 128, device="meta"), torch.tensor(1.0),
               encoder_hidden_states=torch.empty(2, 1, 1024, device="meta"),
               added_time_ids=torch.empty(2, 3, device="meta"))
+    theirs_shapes, flops = diffusers_forward(model, run)
     _check(_compare(f"SVD UNet 576x1024x{frames}, B=2", params, diffusers_params(model), shapes,
-                    diffusers_shapes(model, run), report))
+                    theirs_shapes, report, g, flops))
 
 
 def test_sd_vae_decoder(report):
     from diffusers import AutoencoderKL
     vae = _build(AutoencoderKL, cfg.SD_VAE)
-    params, shapes = archsim_blocks(vae_decoder(512, 512, frames_at_once=2))
+    g = vae_decoder(512, 512, frames_at_once=2)
+    params, shapes = archsim_blocks(g)
     keep = lambda n: n.startswith(("decoder.", "post_quant_conv."))
     theirs = diffusers_params(vae, vae=True, keep=keep)
 
     def run():
         vae.decode(torch.empty(2, 4, 64, 64, device="meta"))
-    _check(_compare("SD VAE decoder 512x512, 2 frames", params, theirs, shapes,
-                    diffusers_shapes(vae, run, vae=True), report))
+    theirs_shapes, flops = diffusers_forward(vae, run, vae=True)
+    _check(_compare("SD VAE decoder 512x512, 2 frames", params, theirs, shapes, theirs_shapes,
+                    report, g, flops))
 
 
 def test_svd_temporal_decoder(report):
     from diffusers import AutoencoderKLTemporalDecoder
     vae = _build(AutoencoderKLTemporalDecoder, cfg.SVD_VAE)
     frames = cfg.SVD_FRAMES
-    params, shapes = archsim_blocks(vae_decoder(576, 1024, frames_at_once=frames, temporal=True))
+    g = vae_decoder(576, 1024, frames_at_once=frames, temporal=True)
+    params, shapes = archsim_blocks(g)
     theirs = diffusers_params(vae, vae=True, keep=lambda n: n.startswith("decoder."))
     encoder = sum(p.numel() for n, p in vae.named_parameters() if n.startswith(("encoder.", "quant_conv.")))
     assert encoder == pytest.approx(SVD_VAE_ENCODER_PARAMS, rel=0.01)   # resident in the pipeline
 
     def run():
         vae.decode(torch.empty(frames, 4, 72, 128, device="meta"), num_frames=frames)
+    theirs_shapes, flops = diffusers_forward(vae, run, vae=True)
     _check(_compare(f"SVD temporal VAE decoder 576x1024, {frames} frames", params, theirs, shapes,
-                    diffusers_shapes(vae, run, vae=True), report))
+                    theirs_shapes, report, g, flops))
