@@ -11,7 +11,8 @@ import pytest
 
 from workloads.graphs import animatediff, svd, vae_decoder
 from workloads.graphs import diffusers_configs as cfg
-from workloads.graphs.pipeline import SVD_VAE_ENCODER_PARAMS
+from workloads.graphs.pipeline import (CLIP_IMAGE_ENCODER_PARAMS, CLIP_TEXT_ENCODER_PARAMS,
+                                       SVD_VAE_ENCODER_PARAMS)
 
 pytestmark = pytest.mark.slow
 torch = None   # imported by the fixture below, so that collecting this module needs neither package
@@ -244,3 +245,19 @@ def test_svd_temporal_decoder(report):
     theirs_shapes, flops = diffusers_forward(vae, run, vae=True)
     _check(_compare(f"SVD temporal VAE decoder 576x1024, {frames} frames", params, theirs, shapes,
                     theirs_shapes, report, g, flops))
+
+
+def test_resident_encoders(report):
+    """The text/image encoders the pipeline keeps resident (not graphs: only their weights count)."""
+    pytest.importorskip("transformers", reason="the encoders' check needs transformers (extra: crosscheck)")
+    from transformers import (CLIPTextConfig, CLIPTextModel, CLIPVisionConfig,
+                              CLIPVisionModelWithProjection)
+    for name, ours, model in (
+            ("CLIP ViT-L/14 text encoder", CLIP_TEXT_ENCODER_PARAMS,
+             _build(CLIPTextModel, dict(config=CLIPTextConfig(**cfg.CLIP_TEXT)))),
+            ("OpenCLIP ViT-H/14 image encoder", CLIP_IMAGE_ENCODER_PARAMS,
+             _build(CLIPVisionModelWithProjection, dict(config=CLIPVisionConfig(**cfg.CLIP_IMAGE))))):
+        theirs = sum(p.numel() for p in model.parameters())
+        report.append(f"{name}: pipeline {ours:,.0f} transformers {theirs:,} "
+                      f"({100 * (ours - theirs) / theirs:+.4f}%)")
+        assert ours == pytest.approx(theirs, rel=0.01)

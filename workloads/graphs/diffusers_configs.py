@@ -18,12 +18,18 @@ repositories' config.json files are not fetched). Each value names its source:
   UNetSpatioTemporalConditionModel (models/unets/unet_spatio_temporal_condition.py),
   AutoencoderKL and AutoencoderKLTemporalDecoder (models/autoencoders/), and the LDM-to-diffusers
   VAE mapping ``create_vae_diffusers_config_from_ldm`` (loaders/single_file_utils.py: ch x ch_mult
-  -> block_out_channels, one Down/UpDecoderBlock2D per ch_mult entry).
+  -> block_out_channels, one Down/UpDecoderBlock2D per ch_mult entry);
+- [OC] mlfoundations/open_clip src/open_clip/model_configs/ViT-L-14.json and ViT-H-14.json (the
+  CLIP towers; ``mlp_ratio`` 4 is open_clip's CLIPVisionCfg/CLIPTextCfg default). LDM's text
+  encoder is FrozenCLIPEmbedder(version="openai/clip-vit-large-patch14") (ldm/modules/encoders/
+  modules.py); SVD's image encoder FrozenOpenCLIPImageEmbedder(arch="ViT-H-14") (sgm/modules/
+  encoders/modules.py). The pipeline (workloads/graphs/pipeline.py) keeps their weights resident.
 """
 from __future__ import annotations
 
 __all__ = ["SD15_UNET", "ANIMATEDIFF_V1_MOTION", "SD15_MOTION_UNET", "ANIMATEDIFF_V2_MOTION", "SVD_UNET", "SD_VAE", "SVD_VAE", "SVD_FRAMES",
-           "SVD_XT_FRAMES"]
+           "SVD_XT_FRAMES",
+           "CLIP_TEXT", "CLIP_IMAGE"]
 
 # UNet2DConditionModel(**SD15_UNET)
 SD15_UNET = dict(
@@ -107,4 +113,25 @@ SVD_VAE = dict(
     block_out_channels=(128, 256, 512, 512),         # [SGM] decoder_config ch 128 x ch_mult [1, 2, 4, 4]
     layers_per_block=2,                              # [SGM] num_res_blocks 2
     latent_channels=4,                               # [SGM] z_channels 4
+)
+
+# transformers CLIPTextModel(CLIPTextConfig(**CLIP_TEXT)): SD1.5's / AnimateDiff's text encoder.
+CLIP_TEXT = dict(
+    hidden_size=768,                                 # [OC] ViT-L-14 text_cfg.width 768
+    intermediate_size=4 * 768,                       # [OC] mlp_ratio 4
+    num_hidden_layers=12,                            # [OC] text_cfg.layers 12
+    num_attention_heads=12,                          # [OC] text_cfg.heads 12
+    max_position_embeddings=77,                      # [OC] text_cfg.context_length 77
+    vocab_size=49408,                                # [OC] text_cfg.vocab_size 49408
+)
+
+# transformers CLIPVisionModelWithProjection(CLIPVisionConfig(**CLIP_IMAGE)): SVD's image encoder.
+CLIP_IMAGE = dict(
+    hidden_size=1280,                                # [OC] ViT-H-14 vision_cfg.width 1280
+    intermediate_size=4 * 1280,                      # [OC] mlp_ratio 4
+    num_hidden_layers=32,                            # [OC] vision_cfg.layers 32
+    num_attention_heads=1280 // 80,                  # [OC] vision_cfg.head_width 80
+    patch_size=14,                                   # [OC] vision_cfg.patch_size 14
+    image_size=224,                                  # [OC] vision_cfg.image_size 224
+    projection_dim=1024,                             # [OC] embed_dim 1024 (= SVD's cross_attention_dim)
 )
