@@ -5,12 +5,14 @@ from workloads.graphs import GraphError, animatediff, svd, vae_decoder
 from workloads.graphs.builder import GraphBuilder
 from workloads.graphs.liveness import liveness
 
-# Published sizes (docs/video.md lists each source).
-SD15_UNET = 860e6            # CompVis stable-diffusion README: "a 860M UNet"
-ANIMATEDIFF_MOTION_V1 = 417e6  # assumption: mm_sd_v15.ckpt holds 1.67 GB of fp32 weights -> ~417M
-SVD_UNET = 1.52e9            # assumption: commonly reported size of SVD's UNet (1.52B)
-SD_VAE_DECODER = 49.49e6     # assumption: diffusers AutoencoderKL decoder parameter count
-SVD_TEMPORAL_DECODER = 63.58e6  # assumption: diffusers TemporalDecoder parameter count
+# Published sizes (docs/video.md lists each source). "diffusers": the model diffusers 0.42.1 builds
+# from workloads/graphs/diffusers_configs.py, counted by tests/workloads/test_diffusers_crosscheck.py.
+SD15_UNET = 860e6            # CompVis stable-diffusion README: "a 860M UNet" (diffusers: 859,520,964)
+ANIMATEDIFF_MOTION_V1 = 417_137_600  # diffusers MotionAdapter, AnimateDiff v1 config
+ANIMATEDIFF_MOTION_V2 = 453_209_280  # diffusers MotionAdapter, v2 config (mid-block module)
+SVD_UNET = 1_524_623_082     # diffusers UNetSpatioTemporalConditionModel (SVD config)
+SD_VAE_DECODER = 49_490_199  # diffusers AutoencoderKL (SD config): decoder + post_quant_conv
+SVD_TEMPORAL_DECODER = 63_579_183  # diffusers AutoencoderKLTemporalDecoder (SVD config): decoder
 
 
 def _sd_unet_only():
@@ -23,6 +25,12 @@ def test_animatediff_parameters_within_1_percent():
     unet, motion = _sd_unet_only()
     assert unet == pytest.approx(SD15_UNET, rel=0.01)
     assert motion == pytest.approx(ANIMATEDIFF_MOTION_V1, rel=0.01)
+
+
+def test_mid_motion_graph_is_the_v2_adapter():
+    g = animatediff(mid_motion=True)
+    motion = sum(t.numel for t in g.weights() if ".motion." in t.name)
+    assert motion == pytest.approx(ANIMATEDIFF_MOTION_V2, rel=0.01)
 
 
 def test_mid_motion_adds_one_1280_module():

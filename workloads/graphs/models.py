@@ -13,9 +13,10 @@
   followed by a (3,1,1) temporal ResNet, a final temporal conv). ``frames_at_once`` frames decode
   together (1 = one frame at a time).
 
-Sources: diffusers model configs (stable-diffusion-v1-5 unet/config.json, guoyww/animatediff
-motion adapter, stable-video-diffusion-img2vid unet/config.json) and the Streamlined Inference
-paper (arXiv 2411.01171) for the settings; docs/video.md. Leaves out the text/image encoders'
+Sources: the models' configurations as diffusers constructor arguments, each value cited, in
+workloads/graphs/diffusers_configs.py (parameters and block output shapes checked against
+diffusers by tests/workloads/test_diffusers_crosscheck.py), and the Streamlined Inference paper
+(arXiv 2411.01171) for the settings; docs/video.md. Leaves out the text/image encoders'
 compute (their weights are counted as persistent bytes by the pipeline), the scheduler's
 arithmetic beyond one elementwise update, and the VAE encoder.
 """

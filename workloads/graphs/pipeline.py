@@ -5,10 +5,11 @@ Variants (the study's axis): ``baseline``; ``slicer`` (Feature Slicer); ``groupi
 Slicer + Operator Grouping); ``rehash`` (grouping + Step Rehash). The streamlined variants decode
 one frame at a time (the paper's streamlined path); the baseline decodes all frames at once.
 
-Resident weights not in the graphs (assumptions, docs/video.md): AnimateDiff's CLIP ViT-L/14 text
-encoder, 123M parameters (Stable Diffusion v1 model card: "123M text encoder"); SVD's CLIP
-ViT-H/14 image encoder, 632M parameters (assumption: OpenCLIP ViT-H/14 image tower), and its VAE
-encoder, 34.16M (assumption: diffusers AutoencoderKL encoder count). All fp16, the VAE decodes
+Resident weights not in the graphs (docs/video.md): AnimateDiff's CLIP ViT-L/14 text encoder,
+123M parameters (Stable Diffusion v1 model card: "123M text encoder"); SVD's OpenCLIP ViT-H/14
+image encoder, 632,076,800 (transformers CLIPVisionModelWithProjection in the ViT-H-14
+configuration), and its VAE encoder, 34,163,664 (diffusers AutoencoderKLTemporalDecoder encoder +
+quant_conv); all three checked by tests/workloads/test_diffusers_crosscheck.py. All fp16, the VAE decodes
 included: diffusers' SVD pipeline upcasts its VAE (config ``force_upcast``) only for the
 conditioning image's encode and casts it back to fp16 before decoding (docs/video.md).
 """
@@ -23,12 +24,15 @@ from .streamline import (feature_slicer, key_steps_every, operator_grouping, ste
 
 __all__ = ["VARIANTS", "VIDEO_MODELS", "Phase", "PipelinePlan", "plan_pipeline", "pipeline_memory"]
 
+CLIP_TEXT_ENCODER_PARAMS = 123e6       # Stable Diffusion v1 model card: "123M text encoder"
+CLIP_IMAGE_ENCODER_PARAMS = 632_076_800  # transformers CLIPVisionModelWithProjection, ViT-H-14 config
+SVD_VAE_ENCODER_PARAMS = 34_163_664    # diffusers AutoencoderKLTemporalDecoder encoder + quant_conv
 VARIANTS = ("baseline", "slicer", "grouping", "rehash")
 # model -> (UNet builder, default frames, default (height, width), encoder params, VAE temporal?, VAE dtype bytes)
 VIDEO_MODELS = {
-    "animatediff": (animatediff, 16, (512, 512), 123e6, False, 2),
-    "svd": (svd, 14, (576, 1024), 632e6 + 34.16e6, True, 2),
-    "svd_xt": (svd, 25, (576, 1024), 632e6 + 34.16e6, True, 2),
+    "animatediff": (animatediff, 16, (512, 512), CLIP_TEXT_ENCODER_PARAMS, False, 2),
+    "svd": (svd, 14, (576, 1024), CLIP_IMAGE_ENCODER_PARAMS + SVD_VAE_ENCODER_PARAMS, True, 2),
+    "svd_xt": (svd, 25, (576, 1024), CLIP_IMAGE_ENCODER_PARAMS + SVD_VAE_ENCODER_PARAMS, True, 2),
 }
 
 
