@@ -15,6 +15,7 @@ from math import ceil
 from archsim.gpu import PRECISIONS, GpuProgram, ctas_per_sm, kernel_bound_cycles, kernel_cycles
 
 from ..registry import register
+from ..shape import largest_divisor_at_most
 from ..spec import MappingError
 from .kernels import FP32, GEMM_TILES, elementwise, fused_attention, gemm, rowwise, wave_ctas
 
@@ -131,8 +132,13 @@ class _GpuMapper:
     families = ("gpu",)
     workloads: tuple[str, ...] = ()
 
-    def __init__(self, name: str, description: str, workloads: tuple[str, ...], build):
+    def __init__(self, name: str, description: str, workloads: tuple[str, ...], build, chunks=None):
         self.name, self.description, self.workloads, self._build = name, description, workloads, build
+        self._chunks = chunks
+
+    def choose_shape(self, shape: dict[str, int], arch) -> dict[str, int]:
+        """The chunk sizes the mapper's kernel runs (the fused kernel's key block as ``M0``)."""
+        return self._chunks(shape) if self._chunks else {}
 
     def map(self, cascade, arch, **options) -> GpuMapping:
         if cascade.name not in self.workloads:
@@ -194,10 +200,20 @@ def _attention_unfused(cascade, arch, elem, options):
 BR, BC = 128, 64   # FlashAttention-2's query and key block at head dim 64 (Dao 2023)
 
 
+def _key_block(shape: dict[str, int]) -> dict[str, int]:
+    """``M0`` = the key block the fused kernel streams: Bc, or the largest divisor of M below it
+    (the cascade's chunks are whole; the kernel's last block is partial when Bc does not divide M)."""
+    return {"M0": largest_divisor_at_most(int(shape["M"]), BC)} if "M0" in shape else {}
+
+
 def _attention_fused(cascade, arch, elem, options):
     BH, M, P, D = _attention_shape(cascade, options)
     if M != P:
         raise MappingError(f"P: the fused kernel here is self-attention (P == M), got P={P} M={M}")
+    block = _key_block(cascade.shape)
+    if block and cascade.shape["M0"] != block["M0"]:
+        raise MappingError(f"M0: gpu_attention_fused streams keys in blocks of Bc={BC} (FlashAttention-2), "
+                           f"so its chunk is M0={block['M0']} for M={M}; leave M0 unset, got M0={cascade.shape['M0']}")
     qkv = {"Q": BH * P * D * elem, "K": BH * M * D * elem, "V": BH * M * D * elem}
     probe = fused_attention("flash_fwd", BH, M, D, elem, arch.gpu.sms, "Q", "K", "V", "O", "LSE", BR, BC)
     k = fused_attention("flash_fwd", BH, M, D, elem, _slots(arch, probe), "Q", "K", "V", "O", "LSE", BR, BC)
@@ -213,5 +229,5 @@ MAPPERS = {m.name: register(m) for m in (
     _GpuMapper("gpu_attention_unfused", "GPU eager attention: QK^T GEMM, scale, fp32 softmax, cast, PV "
                "GEMM (S and P in device memory)", ("attention_3pass",), _attention_unfused),
     _GpuMapper("gpu_attention_fused", "GPU fused 1-pass attention (FlashAttention-2 forward)",
-               ("attention_1pass",), _attention_fused),
+               ("attention_1pass",), _attention_fused, _key_block),
 )}

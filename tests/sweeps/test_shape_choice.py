@@ -41,3 +41,17 @@ def test_generic_mapper_names_every_default_it_ran_with():
 def test_unknown_shape_parameter_lists_the_cascade_parameters():
     with pytest.raises(ValueError, match=r"Q: not a shape parameter of attention_1pass.*M0=4"):
         evaluate_einsum_point({**FUSEMAX, "Q": 3})
+
+
+def test_gpu_fused_attention_records_the_key_block_it_streams():
+    """FlashAttention-2 streams keys in blocks of Bc = 64: the record's M0 is that block (or the
+    largest divisor of M below it); another explicit M0 would be silently ignored, so it is refused."""
+    gpu = {"workload": "attention_1pass", "arch": "a100_80gb", "mapping": "gpu_attention_fused",
+           "M": 1024, "P": 1024, "E": 64, "F": 64, "fidelity": "bound"}
+    record = evaluate_einsum_point(gpu)
+    assert "M0=64" in record["shape"] and record["shape_defaults"] == "M0=64 (mapper)"
+    assert "Bc=64" in record["tiles"]
+    assert evaluate_einsum_point({**gpu, "M": 96, "P": 96})["shape"].endswith("M0=48,M1=2")
+    assert evaluate_einsum_point({**gpu, "M0": 64})["cycles"] == record["cycles"]
+    with pytest.raises(ValueError, match=r"M0: gpu_attention_fused streams keys in blocks of Bc=64.*got M0=16"):
+        evaluate_einsum_point({**gpu, "M0": 16})
