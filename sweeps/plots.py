@@ -5,7 +5,8 @@
 gives integer-valued linear axes integer ticks and turns long categorical tick labels so they do not
 overlap. ``save(fig, path)`` refuses a figure with an unlabelled axis that shows data
 (``PlotError``), lays it out, moves a legend that covers data points to the right of its row of
-panels (and refuses the figure if a legend still covers a point), writes it and closes it.
+panels (and refuses the figure if a legend still covers a point), drops minor tick labels and turns
+x labels where tick labels overlap (and refuses the figure if they still do), writes it and closes it.
 """
 from __future__ import annotations
 
@@ -135,6 +136,63 @@ def covered_points(fig) -> list[str]:
     return found
 
 
+def overlapping_tick_labels(fig) -> list[tuple[int, str]]:
+    """(axes index, "x" | "y") of every axis of ``fig`` with two drawn tick labels (major or minor)
+    whose boxes overlap; draws the figure to measure them."""
+    renderer = _drawn(fig)
+    found = []
+    for i, ax in enumerate(fig.axes):
+        frame = ax.get_window_extent(renderer)
+        for name, axis in (("x", ax.xaxis), ("y", ax.yaxis)):
+            lo, hi = (frame.x0, frame.x1) if name == "x" else (frame.y0, frame.y1)
+            drawn = []
+            for label in axis.get_ticklabels(which="both"):
+                if not (label.get_visible() and label.get_text().strip()):
+                    continue
+                anchor = label.get_transform().transform(label.get_position())[0 if name == "x" else 1]
+                if lo - 1 <= anchor <= hi + 1:                   # drawn: its tick is inside the frame
+                    drawn.append((anchor, label))
+            if _crowded(drawn, renderer, fig.dpi):
+                found.append((i, name))
+    return found
+
+
+def _crowded(drawn: list, renderer, dpi: float) -> bool:
+    """Whether neighbouring tick labels ``[(anchor position in pixels along the axis, label)]``
+    overlap: two turned labels (parallel, rotated by t) when the distance between their baselines,
+    spacing x sin t, is below the text height; otherwise by their boxes."""
+    import math
+
+    drawn = sorted(drawn, key=lambda pair: pair[0])
+    for (a, first), (b, second) in zip(drawn, drawn[1:]):
+        turned = (first.get_rotation() % 180, second.get_rotation() % 180)
+        if all(turned):
+            height = max(first.get_fontsize(), second.get_fontsize()) * dpi / 72
+            if (b - a) * abs(math.sin(math.radians(min(turned)))) < 0.9 * height:
+                return True
+        elif first.get_window_extent(renderer).expanded(0.98, 0.98).overlaps(
+                second.get_window_extent(renderer).expanded(0.98, 0.98)):
+            return True
+    return False
+
+
+def _unclutter_ticks(fig, crowded: list[tuple[int, str]]) -> None:
+    """Drop the minor tick labels of each crowded axis (log axes label 2x, 3x... within a decade);
+    turn crowded x labels that remain by 30 degrees."""
+    from matplotlib.ticker import NullFormatter
+
+    for i, name in crowded:
+        ax = fig.axes[i]
+        axis = ax.xaxis if name == "x" else ax.yaxis
+        axis.set_minor_formatter(NullFormatter())
+    fig.tight_layout()
+    for i, name in overlapping_tick_labels(fig):
+        if name == "x":
+            for label in fig.axes[i].get_xticklabels():
+                label.set_rotation(30)
+                label.set_horizontalalignment("right")
+
+
 def _drawn(fig):
     """Draw ``fig`` (on an Agg canvas if it has no renderer of its own) and return the renderer."""
     if not hasattr(fig.canvas, "get_renderer"):
@@ -142,6 +200,20 @@ def _drawn(fig):
         FigureCanvasAgg(fig)
     fig.canvas.draw()
     return fig.canvas.get_renderer()
+
+
+def _widen_for_outside_legends(fig) -> None:
+    """Widen ``fig`` by the width of the widest legend placed right of its axes (not yet counted in
+    the figure's width), so that laying out does not squeeze the panels to make room for it."""
+    renderer = _drawn(fig)
+    outside = [legend.get_window_extent(renderer).width for ax in fig.axes
+               if (legend := ax.get_legend()) is not None and legend.get_visible()
+               and legend.get_window_extent(renderer).x0 >= ax.get_window_extent(renderer).x1 - 1]
+    if outside and getattr(fig, "_archsim_widened", 0.0) < max(outside):
+        width_in, height_in = fig.get_size_inches()
+        extra_px = max(outside) - getattr(fig, "_archsim_widened", 0.0)
+        fig.set_size_inches(width_in + extra_px / fig.dpi, height_in)
+        fig._archsim_widened = max(outside)
 
 
 def _row_end(fig, ax):
@@ -155,7 +227,8 @@ def _row_end(fig, ax):
 def _move_legends_outside(fig) -> None:
     """Re-place every axes legend to the right of its row of panels (to the right of the row's
     rightmost axes, when that one has no legend of its own; else to the right of its own axes),
-    keeping its entries, title and font size."""
+    keeping its entries, title and font size; the figure widens by the legends' width so that the
+    panels keep theirs."""
     for ax in fig.axes:
         legend = ax.get_legend()
         if legend is None:
@@ -170,11 +243,13 @@ def _move_legends_outside(fig) -> None:
             host = ax
         host.legend(handles, labels, title=title, fontsize=size, loc="upper left", bbox_to_anchor=(1.02, 1.0),
                     borderaxespad=0.0)
+    _widen_for_outside_legends(fig)
 
 
 def save(fig, path: Path, dpi: int = 110) -> Path:
-    """Check labels, lay out, write ``path`` and close ``fig``; ``PlotError`` if an axis is unlabelled
-    or a legend covers data points even outside its axes."""
+    """Check labels, lay out, write ``path`` and close ``fig``; ``PlotError`` if an axis is unlabelled,
+    a legend covers data points even outside its axes, or tick labels overlap even without minor
+    labels and with turned x labels."""
     import matplotlib.pyplot as plt
 
     missing = unlabelled(fig)
@@ -182,6 +257,7 @@ def save(fig, path: Path, dpi: int = 110) -> Path:
         plt.close(fig)
         raise PlotError(f"{Path(path).name}: {'; '.join(missing)}")
     finish(fig)
+    _widen_for_outside_legends(fig)
     fig.tight_layout()
     if covered_points(fig):
         _move_legends_outside(fig)
@@ -190,6 +266,15 @@ def save(fig, path: Path, dpi: int = 110) -> Path:
         if covered:
             plt.close(fig)
             raise PlotError(f"{Path(path).name}: {'; '.join(covered)}")
+    crowded = overlapping_tick_labels(fig)
+    if crowded:
+        _unclutter_ticks(fig, crowded)
+        fig.tight_layout()
+        crowded = overlapping_tick_labels(fig)
+        if crowded:
+            plt.close(fig)
+            raise PlotError(f"{Path(path).name}: " + "; ".join(
+                f"axes {i}: overlapping {name} tick labels" for i, name in crowded))
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=dpi)
     plt.close(fig)

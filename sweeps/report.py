@@ -34,6 +34,12 @@ MAX_TABLE_ROWS = 200
 MAX_LINES = 12
 
 
+# Record columns renamed since earlier versions wrote them: a report of older results reads them
+# under their present names (PIUMA records called the DRAM bandwidth ceiling peak_; peak_ now means
+# only an occupancy, archsim/record.py).
+RENAMED = {"peak_dram_bytes_per_cycle": "roof_dram_bytes_per_cycle"}
+
+
 class ReportError(ValueError):
     """The directory holds no readable results."""
 
@@ -55,6 +61,7 @@ def load_results(out_dir: Path) -> tuple[pd.DataFrame, dict]:
                           f"--out {out_dir}` first)")
     if "status" not in frame.columns:
         raise ReportError(f"{csv if not db.exists() else db}: status: no such column (not a sweep's results)")
+    frame = frame.rename(columns={old: new for old, new in RENAMED.items() if new not in frame.columns})
     meta = _read_meta(out_dir / "sweep.json") or stored_meta or _inferred_meta(frame)
     return frame, meta
 

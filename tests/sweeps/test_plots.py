@@ -6,7 +6,7 @@ import pytest
 from matplotlib.figure import Figure
 
 from sweeps.cli import main
-from sweeps.plots import PlotError, axis_label, covered_points, save
+from sweeps.plots import PlotError, axis_label, covered_points, overlapping_tick_labels, save
 
 SPECS = {
     "einsum": """name: e
@@ -46,6 +46,33 @@ def test_an_unlabelled_axis_is_refused(tmp_path):
     assert not (tmp_path / "p.png").exists()
 
 
+def test_crowded_log_tick_labels_lose_their_minor_labels(tmp_path):
+    """A log axis spanning less than a decade labels its minor ticks (2x10^1, 3x10^1, ...): on a
+    narrow panel they collide, and save drops them."""
+    fig = Figure(figsize=(2.0, 2.0))
+    ax = fig.add_subplot()
+    ax.plot([21, 44], [1, 2], marker="o")
+    ax.set_xscale("log")
+    ax.set_xlabel("peak memory (GB)")
+    ax.set_ylabel("latency (s)")
+    fig.tight_layout()
+    assert overlapping_tick_labels(fig) == [(0, "x")]
+    save(fig, tmp_path / "p.png")
+    assert (tmp_path / "p.png").exists() and overlapping_tick_labels(fig) == []
+
+
+def test_tick_labels_that_cannot_be_made_readable_are_refused(tmp_path):
+    fig = Figure(figsize=(1.5, 2.0))
+    ax = fig.add_subplot()
+    names = [f"configuration_{i}" for i in range(40)]
+    ax.plot(names, range(40), marker="o", linestyle="none")
+    ax.set_xlabel("configuration")
+    ax.set_ylabel("latency (s)")
+    with pytest.raises(PlotError, match="overlapping x tick labels"):
+        save(fig, tmp_path / "p.png")
+    assert not (tmp_path / "p.png").exists()
+
+
 @pytest.fixture(scope="module")
 def saved_figures(tmp_path_factory):
     """Run a small sweep of each evaluator and capture every figure at the moment it is saved."""
@@ -60,6 +87,7 @@ def saved_figures(tmp_path_factory):
              "shows": bool(ax.get_lines() or ax.collections or ax.patches),
              "xscale": ax.get_xscale(), "xticks": list(ax.get_xticks()),
              "covers": covers,
+             "crowded": overlapping_tick_labels(fig),
              "series": [ln.get_label() for ln in ax.get_lines() if not ln.get_label().startswith("_")],
              "legend": [text.get_text() for legend in [ax.get_legend(), *fig.legends] if legend
                         for text in legend.get_texts()],
@@ -91,6 +119,11 @@ def test_every_saved_plot_has_labelled_axes(saved_figures):
             assert ax["x"].strip() and ax["y"].strip(), (path, ax)
             for label in (ax["x"], ax["y"]):
                 assert not label.startswith(("arch.", "map.")), (path, label)   # a readable name, not a key
+
+
+def test_no_saved_figure_has_overlapping_tick_labels(saved_figures):
+    for path, axes in saved_figures.items():
+        assert not any(ax["crowded"] for ax in axes), path
 
 
 def test_no_saved_legend_covers_data(saved_figures):
