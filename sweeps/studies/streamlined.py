@@ -235,7 +235,8 @@ def _plot_timelines(rows, case: str):
     ax.set_title(case, fontsize=9)
     ax.set_xlabel("op index (one UNet step, then the VAE decode)")
     ax.set_ylabel("live GB")
-    ax.legend(fontsize=7)
+    if rows:
+        ax.legend(fontsize=7)
     ax.grid(alpha=0.3)
     return fig
 
@@ -254,7 +255,8 @@ def _plot_pareto(ok: pd.DataFrame):
                 ax.annotate(str(int(r["slices"])), (r["peak_gb"], r["latency_s"]), fontsize=6,
                             color=line.get_color())
         for _, r in sub[sub["variant"] == "baseline"].iterrows():
-            ax.plot([r["peak_gb"]], [r["latency_s"]], marker="x", color="black", ls="none")
+            ax.plot([r["peak_gb"]], [r["latency_s"]], marker="x", color="black", ls="none",
+                    label="baseline")
         ax.axvline(small, color="grey", ls="--", lw=0.8)
         ax.set_xscale("log")
         ax.set_yscale("log")
@@ -262,7 +264,12 @@ def _plot_pareto(ok: pd.DataFrame):
         ax.set_xlabel("peak memory (GB)")
         ax.set_ylabel("generation latency (s)")
         ax.grid(alpha=0.3)
-    axes[0][0].legend(fontsize=5)
+    legend = {}                     # label -> handle over every panel (a panel may lack a series)
+    for ax in axes[0]:
+        for handle, label in zip(*ax.get_legend_handles_labels()):
+            legend.setdefault(label, handle)
+    if legend:
+        axes[0][0].legend(legend.values(), legend.keys(), fontsize=5)
     return fig
 
 

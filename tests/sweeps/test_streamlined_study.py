@@ -91,3 +91,28 @@ def test_report_has_fits_timelines_and_pareto(evaluate, tmp_path):
     assert "a100_80gb_fits" in text and "rtx2080ti_latency_s" in text
     assert (tmp_path / "plots" / "streamlined_timeline_animatediff_256x256x4.png").exists()
     assert (tmp_path / "plots" / "streamlined_pareto.png").exists()
+
+
+def _pareto_rows(points):
+    import pandas as pd
+    rows = [dict(model="animatediff", height=h, width=h, frames=4, arch="a100_80gb", variant=v, slices=s,
+                 peak_gb=10.0 / s, latency_s=1.0 + s) for h, v, s in points]
+    frame = pd.DataFrame(rows)
+    frame["case"] = [f"animatediff {h}x{h}x4" for h, _, _ in points]
+    return frame
+
+
+@pytest.mark.parametrize("points,labels", [
+    ([(256, "baseline", 1), (512, "baseline", 1)], ["baseline"]),
+    # the first panel has no rehash line: the legend still names it, and baseline once
+    ([(256, "baseline", 1), (512, "baseline", 1), (512, "rehash", 2), (512, "rehash", 4)],
+     ["baseline", "a100_80gb rehash"]),
+])
+def test_pareto_legend_names_every_series_of_every_panel(points, labels):
+    import warnings
+
+    from sweeps.studies.streamlined import _plot_pareto
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fig = _plot_pareto(_pareto_rows(points))
+    assert sorted(t.get_text() for t in fig.axes[0].get_legend().get_texts()) == sorted(labels)
