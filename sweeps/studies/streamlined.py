@@ -15,6 +15,7 @@ by its repeat count.
 from __future__ import annotations
 
 import functools
+import inspect
 import json
 from pathlib import Path
 
@@ -31,6 +32,7 @@ from ..report import markdown_table, save_plot
 PLAN_KEYS = ("model", "height", "width", "frames", "steps", "variant", "slices", "slices_at_once",
              "groupnorm", "attention", "rehash_from_level", "key_every")
 KEYS = PLAN_KEYS + ("arch", "fidelity")
+DEFAULT_SLICES = inspect.signature(plan_pipeline).parameters["slices"].default
 SMALL_CARD = "rtx2080ti"    # the 11 GB card (archsim/presets/rtx2080ti.yaml)
 GB = 1e9
 
@@ -110,7 +112,7 @@ def check(params: dict) -> None:
         _, lat_w = latent_shape(params.get("height", h0), params.get("width", w0))
     except GraphError as err:
         raise ParamError(str(err)) from None
-    slices = params.get("slices", 1)
+    slices = params.get("slices", DEFAULT_SLICES)
     if params.get("variant", "baseline") != "baseline":
         if isinstance(slices, bool) or not isinstance(slices, int) or slices < 1:
             raise ParamError(f"slices: expected a positive integer, got {slices!r}")

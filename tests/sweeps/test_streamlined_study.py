@@ -17,6 +17,9 @@ def _spec(tmp_path, fixed: str, axes: str = "") -> str:
 @pytest.mark.parametrize("fixed,axes,message", [
     ("{model: animatediff, variant: grouping, arch: a100_80gb}", "{slices: [4, 9]}",
      "9 exceeds the sliced axis"),
+    # no slice count: the plan's default (8) exceeds the 256x256 latent's deepest width (4)
+    ("{model: animatediff, variant: grouping, arch: a100_80gb, height: 256, width: 256}", "",
+     "8 exceeds the sliced axis"),
     ("{model: animatediff, variant: baseline, arch: a100_80gb, width: 516}", "", "516 is not divisible by the latent factor 8"),
     ("{model: svd, variant: baseline, arch: a100_80gb, height: 584}", "", "latent 73 is not divisible by the UNet's downsampling"),
     ("{model: animatediff, variant: baseline, arch: a100_80gb, slice: 2}", "", "unknown parameter of the streamlined evaluator"),
@@ -26,6 +29,7 @@ def test_bad_input_is_one_line(tmp_path, capsys, fixed, axes, message):
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1
     assert err[0].startswith("error: ") and message in err[0]
+    assert not (tmp_path / "out").exists()
 
 
 @pytest.fixture(scope="module")
