@@ -59,7 +59,7 @@ def test_streamlining_lowers_the_peak(evaluate):
 def test_step_and_kernel_caches_are_exact(evaluate, fidelity):
     """The study times each phase once (repeated kernels once) and multiplies by the repeat count;
     timing every step on its own with the GPU family's uncached simulators gives the same numbers
-    (event: ~1 min; tests/mappings/test_gpu_graph.py checks the kernel cache on a small graph)."""
+    (event: ~1 min; tests/mappings/test_gpu_graph.py checks the per-program kernel memo on a small graph)."""
     import archsim
     from archsim.gpu import bound_gpu, simulate_gpu
     from mappings.gpu.graph import clear_kernel_cache, lower_graph
