@@ -120,3 +120,22 @@ def test_pareto_legend_names_every_series_of_every_panel(points, labels):
         warnings.simplefilter("error")
         fig = _plot_pareto(_pareto_rows(points))
     assert sorted(t.get_text() for t in fig.axes[0].get_legend().get_texts()) == sorted(labels)
+
+
+def test_paper_table_marks_the_review_latency_as_reported():
+    """The AnimateDiff latencies come from a third-party review, not the paper: the column says
+    ``reported``, and SVD (no reported latency) has none."""
+    import pandas as pd
+
+    from sweeps.studies.streamlined import _case, _label, _paper_table
+    rows = [dict(model=m, height=h, width=w, frames=f, arch="a100_80gb", variant=v, slices=s,
+                 peak_gb=40.0 / s, latency_s=10.0 + s)
+            for m, h, w, f in (("animatediff", 512, 512, 16), ("svd", 576, 1024, 14))
+            for v, s in (("baseline", 1), ("rehash", 4))]
+    ok = pd.DataFrame(rows)
+    ok["config"], ok["case"] = ok.apply(_label, axis=1), ok.apply(_case, axis=1)
+    table = _paper_table(ok).set_index("model")
+    assert "paper_latency_ratio" not in table.columns
+    assert table.loc["animatediff 512x512x16", "reported_latency_ratio"] == pytest.approx(24.38 / 15.15)
+    assert table.loc["animatediff 512x512x16", "paper_baseline_gb"] == 41.7
+    assert pd.isna(table.loc["svd 576x1024x14", "reported_latency_ratio"])
