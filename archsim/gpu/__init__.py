@@ -8,8 +8,8 @@ from .memory import ROUND_BYTES, liveness, peak_bytes
 from .occupancy import check_kernel, ctas_per_sm
 from .params import PRECISIONS, GpuParams
 from .program import GpuProgram, Kernel
-from .sim import bound_gpu, kernel_bound_cycles, kernel_cycles, simulate_gpu
+from .sim import bound_gpu, kernel_bound_cycles, kernel_cycles, simulate_gpu, timing_key
 
 __all__ = ["GpuParams", "GpuProgram", "Kernel", "PRECISIONS", "ROUND_BYTES", "bound_gpu",
            "check_kernel", "ctas_per_sm", "kernel_bound_cycles", "kernel_cycles", "liveness", "peak_bytes",
-           "simulate_gpu"]
+           "simulate_gpu", "timing_key"]

@@ -45,7 +45,8 @@ from .l2 import L2Cache
 from .memory import peak_bytes
 from .occupancy import check_kernel, ctas_per_sm
 
-__all__ = ["simulate_gpu", "bound_gpu", "kernel_bound_cycles", "dram_traffic", "kernel_actions", "MAX_CHUNKS", "PASSES"]
+__all__ = ["simulate_gpu", "bound_gpu", "kernel_bound_cycles", "kernel_cycles", "timing_key", "dram_traffic",
+           "kernel_actions", "MAX_CHUNKS", "PASSES"]
 
 PASSES = 3
 MAX_CHUNKS = 4          # main-loop chunks per CTA (the first is one step)
@@ -169,7 +170,7 @@ class _Device:
         return out
 
 
-# Per-process cache of kernel_cycles results: (machine, _timing_key, DRAM fractions, full) -> result.
+# Per-process cache of kernel_cycles results: (machine, timing_key, DRAM fractions, full) -> result.
 # Exact: the simulation is deterministic and reads nothing else (tests/gpu/test_kernel_cache.py).
 KERNEL_CACHE_SIZE = 1 << 16
 _KERNEL_CACHE: dict[tuple, tuple] = {}
@@ -185,7 +186,7 @@ def kernel_cycles(kernel, arch, read_fraction: float, write_fraction: float, ful
     ``full`` simulates every CTA (no wave extrapolation). Equal kernels (names and tensors aside)
     on equal machines are simulated once per process (``KERNEL_CACHE_SIZE`` entries; 0 disables)."""
     gpu = _params(arch)
-    key = (_machine_key(arch), _timing_key(kernel), read_fraction, write_fraction, full)
+    key = (_machine_key(arch), timing_key(kernel), read_fraction, write_fraction, full)
     hit = _KERNEL_CACHE.get(key)
     if hit is None:
         hit = _simulate_kernel(kernel, arch, gpu, read_fraction, write_fraction, full)
@@ -257,7 +258,7 @@ def dram_traffic(program, arch) -> list[list[tuple[float, float]]]:
     return passes
 
 
-def _timing_key(k) -> tuple:
+def timing_key(k) -> tuple:
     """The fields a kernel's CTA phase depends on besides its DRAM fractions: equal keys give equal
     cycles, so repeated layers (names and tensors aside) are simulated once."""
     return (k.ctas, k.threads, k.registers_per_thread, k.smem_bytes, k.steps, k.load_bytes_per_step,

@@ -20,9 +20,10 @@ rate is taken as the fp16 rate of the preset).
 
 Timing: the GPU family's loop protocol and CTA model (archsim/gpu/sim.py: ``kernel_cycles``,
 the L2 model carried through ``PASSES`` iterations, an iteration = max(host launches, GPU time)),
-with one difference: kernels are cached by content (shape, bytes, work, L2 miss fractions), not by
-position, so the thousands of repeated kernels of a UNet step are simulated once.
-tests/mappings/test_gpu_graph.py checks that this equals ``simulate_gpu`` exactly.
+with one difference: within a program, a kernel's cycles and actions are computed once per
+(``archsim.gpu.timing_key``, DRAM traffic), not per position, so the thousands of repeated kernels
+of a UNet step cost one evaluation. tests/mappings/test_gpu_graph.py checks that this equals
+``simulate_gpu`` exactly.
 Peak memory of the graphs comes from workloads/graphs/liveness.py (the GPU allocator's peak of
 the unsliced program is the same number; sliced programs name slice views, which the
 tensor-level allocator cannot follow).
@@ -32,7 +33,7 @@ from __future__ import annotations
 from dataclasses import replace
 from math import ceil
 
-from archsim.gpu import GpuProgram, check_kernel, ctas_per_sm, kernel_bound_cycles, kernel_cycles
+from archsim.gpu import GpuProgram, check_kernel, ctas_per_sm, kernel_bound_cycles, kernel_cycles, timing_key
 from archsim.gpu.sim import dram_traffic, kernel_actions
 from archsim.result import SimResult
 
@@ -176,30 +177,21 @@ def _renamed(k, i: int):
                    writes={_slice_name(t, i): b for t, b in k.writes.items()})
 
 
-# ---- timing with a content-keyed kernel cache ------------------------------------------------
-_KERNEL_CACHE: dict = {}
-
-
+# ---- timing -----------------------------------------------------------------------------------
 def clear_kernel_cache() -> None:
-    _KERNEL_CACHE.clear()
+    """Forget the lowered GEMM kernels (tile choices) kept per (arch, shape, timing)."""
     _GEMM_CACHE.clear()
-
-
-def _content(k) -> tuple:
-    return (k.ctas, k.threads, k.registers_per_thread, k.smem_bytes, k.steps, k.load_bytes_per_step,
-            k.smem_bytes_per_step, tuple(sorted(k.work_per_step.items())), k.store_bytes, k.stages,
-            k.store_bytes_per_step, k.prologue_load_bytes, tuple(sorted(k.epilogue_work.items())))
 
 
 def time_program(program: GpuProgram, arch, peak_bytes: int = 0, fidelity: str = "event") -> SimResult:
     """Time ``program`` as ``simulate_gpu`` (``fidelity="event"``) or ``bound_gpu``
-    (``"bound"``) does, with the same stream model and result; the event path simulates each
-    distinct kernel once (module-level cache keyed by the arch and the kernel's content); within
-    the program, a kernel's timing and actions are computed once per (content, DRAM traffic)."""
+    (``"bound"``) does, with the same stream model and result; within the program, a kernel's
+    timing and actions are computed once per (:func:`archsim.gpu.timing_key`, DRAM traffic), and
+    the event path's kernel simulations are cached per process by :func:`archsim.gpu.kernel_cycles`."""
     if fidelity not in ("event", "bound"):
         raise ValueError(f"fidelity: expected event or bound, got {fidelity!r}")
     gpu = arch.gpu
-    contents = [_content(k) for k in program.kernels]
+    contents = [timing_key(k) for k in program.kernels]
     checked = set()
     for k, c in zip(program.kernels, contents):
         if c not in checked:
@@ -221,10 +213,7 @@ def time_program(program: GpuProgram, arch, peak_bytes: int = 0, fidelity: str =
             else:
                 fr = min(1.0, d_read / k.load_bytes) if k.load_bytes else 0.0
                 fw = min(1.0, d_write / k.store_bytes_total) if k.store_bytes_total else 0.0
-                key = (arch.name, id(arch), c, fr, fw)
-                if key not in _KERNEL_CACHE:
-                    _KERNEL_CACHE[key] = (arch, kernel_cycles(k, arch, fr, fw))
-                timing = _KERNEL_CACHE[key][1]
+                timing = kernel_cycles(k, arch, fr, fw)
             memo[c, d_read, d_write] = (timing, kernel_actions(k, arch, d_read, d_write))
         (cycles, k_busy, k_events, k_sim, k_extra), k_actions = memo[c, d_read, d_write]
         gpu_cycles += overhead + cycles

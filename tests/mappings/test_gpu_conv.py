@@ -99,7 +99,7 @@ def test_group_conv_checks_registered_and_pass():
 
 
 def test_repeated_kernels_cost_what_a_fresh_simulation_costs(v100):
-    """The simulator times kernels equal but for names once (archsim/gpu/sim.py _timing_key): a
+    """The simulator times kernels equal but for names once (archsim/gpu/sim.py timing_key): a
     program repeating a kernel under another name costs what it costs when the repeat differs by a
     negligible byte count and is simulated afresh."""
     from dataclasses import replace as dc_replace

@@ -1,4 +1,4 @@
-"""Graph lowering to GPU programs: the content-keyed kernel cache equals the GPU family's
+"""Graph lowering to GPU programs: timing with the per-program kernel memo equals the GPU family's
 simulator exactly; bound fidelity equals bound_gpu; allocator peak equals graph liveness."""
 import pytest
 

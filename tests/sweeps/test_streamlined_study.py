@@ -17,6 +17,9 @@ def _spec(tmp_path, fixed: str, axes: str = "") -> str:
 @pytest.mark.parametrize("fixed,axes,message", [
     ("{model: animatediff, variant: grouping, arch: a100_80gb}", "{slices: [4, 9]}",
      "9 exceeds the sliced axis"),
+    # no slice count: the plan's default (8) exceeds the 256x256 latent's deepest width (4)
+    ("{model: animatediff, variant: grouping, arch: a100_80gb, height: 256, width: 256}", "",
+     "8 exceeds the sliced axis"),
     ("{model: animatediff, variant: baseline, arch: a100_80gb, width: 516}", "", "516 is not divisible by the latent factor 8"),
     ("{model: svd, variant: baseline, arch: a100_80gb, height: 584}", "", "latent 73 is not divisible by the UNet's downsampling"),
     ("{model: animatediff, variant: baseline, arch: a100_80gb, slice: 2}", "", "unknown parameter of the streamlined evaluator"),
@@ -26,6 +29,7 @@ def test_bad_input_is_one_line(tmp_path, capsys, fixed, axes, message):
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1
     assert err[0].startswith("error: ") and message in err[0]
+    assert not (tmp_path / "out").exists()
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +59,7 @@ def test_streamlining_lowers_the_peak(evaluate):
 def test_step_and_kernel_caches_are_exact(evaluate, fidelity):
     """The study times each phase once (repeated kernels once) and multiplies by the repeat count;
     timing every step on its own with the GPU family's uncached simulators gives the same numbers
-    (event: ~1 min; tests/mappings/test_gpu_graph.py checks the kernel cache on a small graph)."""
+    (event: ~1 min; tests/mappings/test_gpu_graph.py checks the per-program kernel memo on a small graph)."""
     import archsim
     from archsim.gpu import bound_gpu, simulate_gpu
     from mappings.gpu.graph import clear_kernel_cache, lower_graph
@@ -91,3 +95,47 @@ def test_report_has_fits_timelines_and_pareto(evaluate, tmp_path):
     assert "a100_80gb_fits" in text and "rtx2080ti_latency_s" in text
     assert (tmp_path / "plots" / "streamlined_timeline_animatediff_256x256x4.png").exists()
     assert (tmp_path / "plots" / "streamlined_pareto.png").exists()
+
+
+def _pareto_rows(points):
+    import pandas as pd
+    rows = [dict(model="animatediff", height=h, width=h, frames=4, arch="a100_80gb", variant=v, slices=s,
+                 peak_gb=10.0 / s, latency_s=1.0 + s) for h, v, s in points]
+    frame = pd.DataFrame(rows)
+    frame["case"] = [f"animatediff {h}x{h}x4" for h, _, _ in points]
+    return frame
+
+
+@pytest.mark.parametrize("points,labels", [
+    ([(256, "baseline", 1), (512, "baseline", 1)], ["baseline"]),
+    # the first panel has no rehash line: the legend still names it, and baseline once
+    ([(256, "baseline", 1), (512, "baseline", 1), (512, "rehash", 2), (512, "rehash", 4)],
+     ["baseline", "a100_80gb rehash"]),
+])
+def test_pareto_legend_names_every_series_of_every_panel(points, labels):
+    import warnings
+
+    from sweeps.studies.streamlined import _plot_pareto
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fig = _plot_pareto(_pareto_rows(points))
+    assert sorted(t.get_text() for t in fig.axes[0].get_legend().get_texts()) == sorted(labels)
+
+
+def test_paper_table_marks_the_review_latency_as_reported():
+    """The AnimateDiff latencies come from a third-party review, not the paper: the column says
+    ``reported``, and SVD (no reported latency) has none."""
+    import pandas as pd
+
+    from sweeps.studies.streamlined import _case, _label, _paper_table
+    rows = [dict(model=m, height=h, width=w, frames=f, arch="a100_80gb", variant=v, slices=s,
+                 peak_gb=40.0 / s, latency_s=10.0 + s)
+            for m, h, w, f in (("animatediff", 512, 512, 16), ("svd", 576, 1024, 14))
+            for v, s in (("baseline", 1), ("rehash", 4))]
+    ok = pd.DataFrame(rows)
+    ok["config"], ok["case"] = ok.apply(_label, axis=1), ok.apply(_case, axis=1)
+    table = _paper_table(ok).set_index("model")
+    assert "paper_latency_ratio" not in table.columns
+    assert table.loc["animatediff 512x512x16", "reported_latency_ratio"] == pytest.approx(24.38 / 15.15)
+    assert table.loc["animatediff 512x512x16", "paper_baseline_gb"] == 41.7
+    assert pd.isna(table.loc["svd 576x1024x14", "reported_latency_ratio"])
