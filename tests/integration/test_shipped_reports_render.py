@@ -86,12 +86,7 @@ def build(spec_path: Path, tmp_root: Path) -> Path:
 # A reduced streamlined spec (four baseline points) gives the generic metrics plot
 # (sweeps/report.py, _plots) six-key series labels; their legend is wider than the panel and
 # tight_layout gives up.
-WARNS = {"streamlined": "Tight layout not applied. The left and right margins cannot be made large enough"}
-
-
-@pytest.mark.parametrize("spec_path", [
-    pytest.param(p, marks=pytest.mark.xfail(reason=WARNS[p.stem], raises=AssertionError, strict=True)) if p.stem in WARNS else p
-    for p in SPECS], ids=[p.stem for p in SPECS])
+@pytest.mark.parametrize("spec_path", SPECS, ids=[p.stem for p in SPECS])
 def test_report_builds_without_plot_warnings(spec_path, tmp_root):
     build(spec_path, tmp_root)
     assert not _warned[spec_path.stem], f"{spec_path.stem}: {_warned[spec_path.stem]}"
