@@ -107,7 +107,7 @@ def _tile_bytes(m, groups: int, images: int, rows: int) -> dict[str, int]:
 
 def _fold_extents(m, groups: int) -> list[tuple[int, int]]:
     """(array rows used, array columns used) of each pass of a block of ``groups`` groups."""
-    if m.pack > 1 or (m.row_folds == 1 and m.col_folds == 1):
+    if m.row_folds == 1 and m.col_folds == 1:
         return [(groups * m.J, groups * m.K)]
     return [(min(m.array_rows, m.J - fr * m.array_rows), min(m.array_cols, m.K - fc * m.array_cols))
             for fc in range(m.col_folds) for fr in range(m.row_folds)]
