@@ -15,7 +15,8 @@ output rows x the full width; per tile, column folds then row folds (partial sum
 Per tile DRAM loads the block's input tile (pack C channels, (rows - 1) STRIDE + R input rows with
 the halo, the full padded width) and stores its outputs. The block's weights are kept in glb and
 loaded once (``weights=kept``) or, when they do not fit beside the tiles, loaded fold by fold from
-DRAM for every tile (``weights=streamed``).
+DRAM for every tile (``weights=streamed``): one load per fold ahead of that fold's pass, into two
+fold buffers (double-buffered, so the next fold's load overlaps this fold's pass).
 
 Timing per (tile, fold) pass (assumptions of this mapper): loading a fold's weights into the PEs
 takes one cycle per array row used (skipped after the first tile when the block has a single fold:
@@ -119,24 +120,28 @@ def _glb_need(m) -> int:
     return 2 * t["input"] + t["output"] + weights
 
 
-def _tile_cost(m, groups: int, pixels: int, first_tile: bool, fill_drain) -> tuple[int, ...]:
-    """One tile's array op: (cycles, useful MACs, glb read bytes, glb write bytes, DRAM bytes of
-    streamed weights), summed over its passes (see the module docstring)."""
+def _pass_costs(m, groups: int, pixels: int, first_tile: bool, fill_drain) -> list[tuple[int, ...]]:
+    """Each pass of one tile: (cycles, useful MACs, glb read bytes, glb write bytes, DRAM bytes of the
+    fold's streamed weights) (see the module docstring)."""
     folds = _fold_extents(m, groups)
     single = len(folds) == 1
-    cycles = macs = reads = writes = streamed = 0
+    out = []
     for i, (r, c) in enumerate(folds):
         per_pixel = r * c // groups if single else r * c     # useful weights = MACs per pixel
         load = r if (not single or first_tile) else 0
-        cycles += load + pixels + fill_drain(r, c)
-        macs += pixels * per_pixel
-        reads += (per_pixel * WORD_BYTES if load else 0) + pixels * r * WORD_BYTES
+        reads = (per_pixel * WORD_BYTES if load else 0) + pixels * r * WORD_BYTES
         if i % m.row_folds:                                   # a partial sum to add to
             reads += pixels * c * WORD_BYTES
-        writes += pixels * c * WORD_BYTES                     # partial sums, or outputs on the last
-        if load and not m.weights_kept:
-            streamed += per_pixel * WORD_BYTES
-    return cycles, macs, reads, writes, streamed
+        writes = pixels * c * WORD_BYTES                      # partial sums, or outputs on the last
+        streamed = per_pixel * WORD_BYTES if load and not m.weights_kept else 0
+        out.append((load + pixels + fill_drain(r, c), pixels * per_pixel, reads, writes, streamed))
+    return out
+
+
+def _tile_cost(m, groups: int, pixels: int, first_tile: bool, fill_drain) -> tuple[int, ...]:
+    """One tile's passes summed: (cycles, useful MACs, glb read bytes, glb write bytes, DRAM bytes of
+    streamed weights)."""
+    return tuple(sum(col) for col in zip(*_pass_costs(m, groups, pixels, first_tile, fill_drain)))
 
 
 def _tiles(m):
@@ -270,10 +275,14 @@ class SpatialGroupConvMapper:
 
 
 def build_program(m: GroupConvMapping, arch) -> Program:
-    """The tile program: per block an optional weight load, per tile a DRAM load, one array op
-    (all passes) and a store; loads run two tiles ahead (double buffering)."""
+    """The tile program: per tile a DRAM load of the input, the array work and a store; loads run two
+    tiles ahead (double buffering). Kept weights: one weight load per block and one array op per
+    tile (all passes). Streamed weights: per pass a load of that fold's weights (``ldW[b,t,f]``,
+    double-buffered: it waits for the pass two loads back) and that pass's array op."""
     tiles = _tiles(m)
-    n_ops = m.blocks * (3 * len(tiles) + 1)
+    folds = len(_fold_extents(m, m.pack))
+    per_tile = 2 + 2 * folds if not m.weights_kept and folds > 1 else 3
+    n_ops = m.blocks * (per_tile * len(tiles) + (1 if folds == 1 or m.weights_kept else 0))
     if n_ops > MAX_OPS:
         raise MappingError(f"images: the tile program has {n_ops} ops (> {MAX_OPS}); use larger tiles "
                            "(options images, rows)")
@@ -287,26 +296,39 @@ def build_program(m: GroupConvMapping, arch) -> Program:
         return len(ops) - 1
 
     fd = arch.units[m.unit].fill_drain_cycles
-    costs: dict[tuple, tuple] = {}
-    mms: list[int] = []
+    costs: dict[tuple, list] = {}
+    tile_ends: list[int] = []        # each tile's last array op (frees its input buffer)
+    weight_users: list[int] = []     # the array op reading each streamed weight load
+    last = None
     for b in range(m.blocks):
         groups = min(m.pack, m.G - b * m.pack)
         ldw = None
         if m.weights_kept:
             w = _tile_bytes(m, groups, 1, 1)["weights"]
-            ldw = add(f"ldW[{b}]", reads={dram: w}, writes={glb: w}, deps=(mms[-1] if mms else None,))
+            ldw = add(f"ldW[{b}]", reads={dram: w}, writes={glb: w}, deps=(last,))
         for t, (images, rows) in enumerate(tiles):
             tb = _tile_bytes(m, groups, images, rows)
             key = (groups, images * rows * m.W, t == 0)
             if key not in costs:
-                costs[key] = _tile_cost(m, *key, fd)
-            cycles, macs, reads, writes, streamed = costs[key]
-            ld = add(f"ld[{b},{t}]", reads={dram: tb["input"] + streamed}, writes={glb: tb["input"] + streamed},
-                     deps=(mms[-2] if len(mms) >= 2 else None,))
-            mm = add(f"mm[{b},{t}]", m.unit, cycles, {"mac": macs}, reads={glb: reads}, writes={glb: writes},
-                     deps=(ld, ldw, mms[-1] if mms else None))
-            mms.append(mm)
-            add(f"st[{b},{t}]", reads={glb: tb["output"]}, writes={dram: tb["output"]}, deps=(mm,))
+                costs[key] = _pass_costs(m, *key, fd)
+            ld = add(f"ld[{b},{t}]", reads={dram: tb["input"]}, writes={glb: tb["input"]},
+                     deps=(tile_ends[-2] if len(tile_ends) >= 2 else None,))
+            if m.weights_kept:
+                cycles, macs, reads, writes, _ = (sum(col) for col in zip(*costs[key]))
+                last = add(f"mm[{b},{t}]", m.unit, cycles, {"mac": macs}, reads={glb: reads},
+                           writes={glb: writes}, deps=(ld, ldw, last))
+            else:
+                for f, (cycles, macs, reads, writes, streamed) in enumerate(costs[key]):
+                    ldf = None
+                    if streamed:
+                        ldf = add(f"ldW[{b},{t},{f}]", reads={dram: streamed}, writes={glb: streamed},
+                                  deps=(weight_users[-2] if len(weight_users) >= 2 else None,))
+                    last = add(f"mm[{b},{t},{f}]", m.unit, cycles, {"mac": macs}, reads={glb: reads},
+                               writes={glb: writes}, deps=(ld, ldf, last))
+                    if ldf is not None:
+                        weight_users.append(last)
+            tile_ends.append(last)
+            add(f"st[{b},{t}]", reads={glb: tb["output"]}, writes={dram: tb["output"]}, deps=(last,))
     return Program(f"group_conv[{m.tiling()}]", tuple(ops))
 
 

@@ -7,7 +7,7 @@ import workloads
 from archsim.record import result_metrics
 from mappings import CapacityError, MappingError, get_mapper, lower, map_cascade
 from mappings.executors.spatial_group_conv import _CASES, checks, spatial_case
-from mappings.spatial_group_conv import _estimate, _tiles
+from mappings.spatial_group_conv import WORD_BYTES, _estimate, _glb_need, _tile_bytes, _tiles
 
 
 @pytest.fixture(scope="module")
@@ -59,6 +59,27 @@ def test_the_search_estimate_sums_the_program(arrays, arch_name, glb, groups, pe
     bw = {lv: arch.levels[lv].bandwidth_bytes_per_cycle for lv in ("dram", "glb")}
     assert est_dram == dram
     assert cycles == pytest.approx(max(array, dram / bw["dram"], glb / bw["glb"]))
+
+
+def test_streamed_weights_stay_within_the_budgeted_fold_buffers():
+    """weights=streamed budgets two folds of weights in glb: each op brings at most one fold (or one
+    input tile) into glb, and a fold's load waits for the pass that read the load two before it."""
+    arch = archsim.load_arch("generic_array", {"levels.glb.capacity_bytes": 32768})
+    c = _layer(1, 64, H=9, N=3)
+    m = map_cascade("spatial_group_conv", c, arch)
+    assert not m.weights_kept and m.row_folds * m.col_folds > 2
+    ops = lower(c, m, arch).ops
+    fold_bytes = m.array_rows * m.array_cols * WORD_BYTES
+    tile = _tile_bytes(m, m.pack, m.images, m.rows)
+    loads = [i for i, op in enumerate(ops) if op.reads.get("dram")]
+    assert max(ops[i].writes["glb"] for i in loads) <= _glb_need(m) <= 32768
+    weight_loads = [i for i in loads if ops[i].name.startswith("ldW")]
+    assert len(weight_loads) == len(_tiles(m)) * m.row_folds * m.col_folds
+    assert max(ops[i].writes["glb"] for i in weight_loads) <= fold_bytes
+    assert max(ops[i].writes["glb"] for i in loads if i not in weight_loads) <= tile["input"]
+    readers = [next(j for j, op in enumerate(ops) if i in op.deps and op.unit == m.unit) for i in weight_loads]
+    for k in range(2, len(weight_loads)):
+        assert readers[k - 2] in ops[weight_loads[k]].deps
 
 
 @pytest.mark.parametrize("arch_name, sizes", [("fusemax", (1, 4, 16, 64, 256)), ("generic_array", (1, 2, 4, 8, 16))])
