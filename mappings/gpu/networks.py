@@ -23,7 +23,7 @@ from ..registry import register
 from ..spec import MappingError
 from .conv import CONV_KERNELS, SELECTS, choose_conv_kernel
 from .kernels import elementwise, wave_ctas
-from .mappers import _GpuMapper, _positive, gemm_kernels
+from .mappers import _GpuMapper, gemm_kernels
 
 __all__ = ["layer_kernels", "conv_layer_program", "network_program", "layer_from_cascade"]
 
