@@ -133,8 +133,8 @@ def _resolve(params: dict):
 def _layer(layer: ConvLayer, params: dict, arch, elem: int, batch: int, seed: int, fidelity: str) -> dict:
     if arch.family == "spatial":
         return _spatial_layer(layer, arch, batch, seed, fidelity)
-    program, choices = conv_layer_program(layer, arch, batch, elem, str(params.get("kernel", "auto")),
-                                          str(params.get("select", "time")))
+    program, choices, _ = conv_layer_program(layer, arch, batch, elem, str(params.get("kernel", "auto")),
+                                             str(params.get("select", "time")))
     record = _run(program, arch, seed, fidelity)
     macs = layer.macs(batch)
     unit = "mma" if "mma" in arch.units else "fp32"
