@@ -156,7 +156,7 @@ def _spatial_layer(layer: ConvLayer, arch, batch: int, seed: int, fidelity: str)
     mapping = map_cascade("spatial_group_conv", cascade, arch)
     record = _run(get_mapper(mapping.mapper).lower(cascade, mapping, arch), arch, seed, fidelity)
     macs = layer.macs(batch)
-    levels = ("dram", mapping.staging)
+    levels = (mapping.backing_level, mapping.staging)
     record.update(mapping.describe())
     record.update({
         "family": arch.family, "macs": macs, "energy_per_mac_pj": record["energy_pj"] / macs,
