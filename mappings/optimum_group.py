@@ -82,7 +82,7 @@ def _solve(target_ratio: float, co: LayerCoefficients) -> float:
 def ridge_rule(co: LayerCoefficients, arch, unit: str, word_bytes: int, levels) -> float:
     u = arch.units[unit]
     macs_per_s = u.lanes * u.count * arch.clock_hz / u.cycles_per_op["mac"]
-    words_per_s = arch.levels["dram"].bandwidth_bytes_per_cycle * arch.clock_hz / word_bytes
+    words_per_s = arch.levels[arch.backing_level].bandwidth_bytes_per_cycle * arch.clock_hz / word_bytes
     return _solve(macs_per_s / words_per_s, co)
 
 

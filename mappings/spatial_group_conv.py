@@ -15,7 +15,10 @@ output rows x the full width; per tile, column folds then row folds (partial sum
 Per tile DRAM loads the block's input tile (pack C channels, (rows - 1) STRIDE + R input rows with
 the halo, the full padded width) and stores its outputs. The block's weights are kept in glb and
 loaded once (``weights=kept``) or, when they do not fit beside the tiles, loaded fold by fold from
-DRAM for every tile (``weights=streamed``).
+DRAM for every tile (``weights=streamed/F``): one load of F consecutive folds ahead of their passes,
+into two F-fold buffers (double-buffered, so the next load overlaps these passes). F is the least
+power of two (or all the folds) that keeps the tile program within ``MAX_OPS`` ops (one load and one
+array op per F folds).
 
 Timing per (tile, fold) pass (assumptions of this mapper): loading a fold's weights into the PEs
 takes one cycle per array row used (skipped after the first tile when the block has a single fold:
@@ -26,7 +29,7 @@ write per pixel and column; the last row fold writes the outputs. Values are 2 b
 2-byte values, docs/reference/fusemax.md), partial sums too (assumption: as FuseMax's artifact).
 
 Capacity (``CapacityError``): glb holds two input tiles (double-buffered), the output tile and the
-block's weights (kept) or two folds' weights (streamed); each PE's register file a weight and a
+block's weights (kept) or 2 F folds' weights (streamed); each PE's register file a weight and a
 partial sum. Tile search: images over the powers of two up to N (and N), rows over 1..H, both
 weight modes; the least estimated time (max of array cycles, DRAM bytes / bandwidth, glb bytes /
 bandwidth), then the least DRAM traffic, then the larger tile. Options ``pack``, ``images``,
@@ -34,7 +37,7 @@ bandwidth), then the least DRAM traffic, then the larger tile. Options ``pack``,
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from math import ceil
 
 from archsim import Op, Program
@@ -69,6 +72,7 @@ class GroupConvMapping:
     images: int
     rows: int
     weights_kept: bool
+    fold_chunk: int = 1
     backing_level: str = "dram"
 
     @property
@@ -89,7 +93,8 @@ class GroupConvMapping:
 
     def tiling(self) -> str:
         return (f"pack={self.pack},row_folds={self.row_folds},col_folds={self.col_folds},"
-                f"tile={self.images}imgx{self.rows},weights={'kept' if self.weights_kept else 'streamed'}")
+                f"tile={self.images}imgx{self.rows},weights="
+                + ("kept" if self.weights_kept else f"streamed/{self.fold_chunk}"))
 
     def describe(self) -> dict[str, str]:
         return {"tiles": self.tiling(), "loop_order": "group_block,image_tile,row_tile,col_fold,row_fold",
@@ -107,7 +112,7 @@ def _tile_bytes(m, groups: int, images: int, rows: int) -> dict[str, int]:
 
 def _fold_extents(m, groups: int) -> list[tuple[int, int]]:
     """(array rows used, array columns used) of each pass of a block of ``groups`` groups."""
-    if m.pack > 1 or (m.row_folds == 1 and m.col_folds == 1):
+    if m.row_folds == 1 and m.col_folds == 1:
         return [(groups * m.J, groups * m.K)]
     return [(min(m.array_rows, m.J - fr * m.array_rows), min(m.array_cols, m.K - fc * m.array_cols))
             for fc in range(m.col_folds) for fr in range(m.row_folds)]
@@ -115,28 +120,32 @@ def _fold_extents(m, groups: int) -> list[tuple[int, int]]:
 
 def _glb_need(m) -> int:
     t = _tile_bytes(m, m.pack, m.images, m.rows)
-    weights = t["weights"] if m.weights_kept else 2 * m.array_rows * m.array_cols * WORD_BYTES
+    weights = t["weights"] if m.weights_kept else 2 * m.fold_chunk * m.array_rows * m.array_cols * WORD_BYTES
     return 2 * t["input"] + t["output"] + weights
 
 
-def _tile_cost(m, groups: int, pixels: int, first_tile: bool, fill_drain) -> tuple[int, ...]:
-    """One tile's array op: (cycles, useful MACs, glb read bytes, glb write bytes, DRAM bytes of
-    streamed weights), summed over its passes (see the module docstring)."""
+def _pass_costs(m, groups: int, pixels: int, first_tile: bool, fill_drain) -> list[tuple[int, ...]]:
+    """Each pass of one tile: (cycles, useful MACs, glb read bytes, glb write bytes, DRAM bytes of the
+    fold's streamed weights) (see the module docstring)."""
     folds = _fold_extents(m, groups)
     single = len(folds) == 1
-    cycles = macs = reads = writes = streamed = 0
+    out = []
     for i, (r, c) in enumerate(folds):
         per_pixel = r * c // groups if single else r * c     # useful weights = MACs per pixel
         load = r if (not single or first_tile) else 0
-        cycles += load + pixels + fill_drain(r, c)
-        macs += pixels * per_pixel
-        reads += (per_pixel * WORD_BYTES if load else 0) + pixels * r * WORD_BYTES
+        reads = (per_pixel * WORD_BYTES if load else 0) + pixels * r * WORD_BYTES
         if i % m.row_folds:                                   # a partial sum to add to
             reads += pixels * c * WORD_BYTES
-        writes += pixels * c * WORD_BYTES                     # partial sums, or outputs on the last
-        if load and not m.weights_kept:
-            streamed += per_pixel * WORD_BYTES
-    return cycles, macs, reads, writes, streamed
+        writes = pixels * c * WORD_BYTES                      # partial sums, or outputs on the last
+        streamed = per_pixel * WORD_BYTES if load and not m.weights_kept else 0
+        out.append((load + pixels + fill_drain(r, c), pixels * per_pixel, reads, writes, streamed))
+    return out
+
+
+def _tile_cost(m, groups: int, pixels: int, first_tile: bool, fill_drain) -> tuple[int, ...]:
+    """One tile's passes summed: (cycles, useful MACs, glb read bytes, glb write bytes, DRAM bytes of
+    streamed weights)."""
+    return tuple(sum(col) for col in zip(*_pass_costs(m, groups, pixels, first_tile, fill_drain)))
 
 
 def _tiles(m):
@@ -153,6 +162,21 @@ def _tile_shapes(m) -> dict[tuple[int, int], int]:
             if i_n and r_n:
                 out[(images, rows)] = out.get((images, rows), 0) + i_n * r_n
     return out
+
+
+def _chunks(m, passes: list) -> list[tuple[int, ...]]:
+    """The passes of one tile grouped ``fold_chunk`` at a time when weights are streamed (one weight
+    load and one array op per group), summed; kept weights: one group of all passes."""
+    size = len(passes) if m.weights_kept or len(passes) == 1 else m.fold_chunk
+    return [tuple(sum(col) for col in zip(*passes[i:i + size])) for i in range(0, len(passes), size)]
+
+
+def _n_ops(m) -> int:
+    """Ops of the tile program of ``m`` (see :func:`build_program`)."""
+    folds = len(_fold_extents(m, m.pack))
+    if m.weights_kept or folds == 1:
+        return m.blocks * (3 * len(_tiles(m)) + 1)
+    return m.blocks * len(_tiles(m)) * (2 + 2 * ceil(folds / m.fold_chunk))
 
 
 def _estimate(m, arch) -> tuple[float, int]:
@@ -251,8 +275,11 @@ class SpatialGroupConvMapper:
             for images in ([want_images] if want_images else _powers(s["N"])):
                 for rows in ([want_rows] if want_rows else range(1, s["H"] + 1)):
                     m = GroupConvMapping(**base, images=images, rows=rows, weights_kept=kept)
+                    if not kept:
+                        m = _chunked(m)
                     need = _glb_need(m)
-                    smallest = need if smallest is None else min(smallest, need)
+                    if smallest is None or need < smallest[0]:
+                        smallest = (need, m)
                     if need > cap:
                         continue
                     cycles, dram = _estimate(m, arch)
@@ -260,20 +287,37 @@ class SpatialGroupConvMapper:
                     if best is None or key < best[0]:
                         best = (key, m)
         if best is None:
-            raise CapacityError(f"tiles: the smallest group_conv tile ({want_images or 1} image x "
-                                f"{want_rows or 1} output row of {pack} group(s), double-buffered) needs "
-                                f"{smallest} B in {staging} but its capacity is {cap} B")
+            need, m = smallest
+            chunk = (f" with {m.fold_chunk} folds of weights per load (to keep the program within {MAX_OPS} ops)"
+                     if not m.weights_kept and m.fold_chunk > 1 else "")
+            raise CapacityError(f"tiles: the smallest group_conv tile ({m.images} image x {m.rows} output "
+                                f"row of {pack} group(s), double-buffered){chunk} needs {need} B in {staging} "
+                                f"but its capacity is {cap} B")
         return best[1]
 
     def lower(self, cascade, mapping: GroupConvMapping, arch) -> Program:
         return build_program(mapping, arch)
 
 
+def _chunked(m: GroupConvMapping) -> GroupConvMapping:
+    """``m`` (weights streamed) with the fewest folds per weight load, a power of two (or all the
+    folds), that keeps the program within MAX_OPS ops."""
+    folds = len(_fold_extents(m, m.pack))
+    for chunk in _powers(folds):
+        m = replace(m, fold_chunk=chunk)
+        if _n_ops(m) <= MAX_OPS:
+            break
+    return m
+
+
 def build_program(m: GroupConvMapping, arch) -> Program:
-    """The tile program: per block an optional weight load, per tile a DRAM load, one array op
-    (all passes) and a store; loads run two tiles ahead (double buffering)."""
+    """The tile program: per tile a DRAM load of the input, the array work and a store; loads run two
+    tiles ahead (double buffering). Kept weights: one weight load per block and one array op per
+    tile (all passes). Streamed weights: per chunk of ``fold_chunk`` folds a load of those folds'
+    weights (``ldW[b,t,f]``, double-buffered: it waits for the array op that read the load two
+    back) and that chunk's array op."""
     tiles = _tiles(m)
-    n_ops = m.blocks * (3 * len(tiles) + 1)
+    n_ops = _n_ops(m)
     if n_ops > MAX_OPS:
         raise MappingError(f"images: the tile program has {n_ops} ops (> {MAX_OPS}); use larger tiles "
                            "(options images, rows)")
@@ -287,26 +331,39 @@ def build_program(m: GroupConvMapping, arch) -> Program:
         return len(ops) - 1
 
     fd = arch.units[m.unit].fill_drain_cycles
-    costs: dict[tuple, tuple] = {}
-    mms: list[int] = []
+    costs: dict[tuple, list] = {}
+    tile_ends: list[int] = []        # each tile's last array op (frees its input buffer)
+    weight_users: list[int] = []     # the array op reading each streamed weight load
+    last = None
     for b in range(m.blocks):
         groups = min(m.pack, m.G - b * m.pack)
         ldw = None
         if m.weights_kept:
             w = _tile_bytes(m, groups, 1, 1)["weights"]
-            ldw = add(f"ldW[{b}]", reads={dram: w}, writes={glb: w}, deps=(mms[-1] if mms else None,))
+            ldw = add(f"ldW[{b}]", reads={dram: w}, writes={glb: w}, deps=(last,))
         for t, (images, rows) in enumerate(tiles):
             tb = _tile_bytes(m, groups, images, rows)
             key = (groups, images * rows * m.W, t == 0)
             if key not in costs:
-                costs[key] = _tile_cost(m, *key, fd)
-            cycles, macs, reads, writes, streamed = costs[key]
-            ld = add(f"ld[{b},{t}]", reads={dram: tb["input"] + streamed}, writes={glb: tb["input"] + streamed},
-                     deps=(mms[-2] if len(mms) >= 2 else None,))
-            mm = add(f"mm[{b},{t}]", m.unit, cycles, {"mac": macs}, reads={glb: reads}, writes={glb: writes},
-                     deps=(ld, ldw, mms[-1] if mms else None))
-            mms.append(mm)
-            add(f"st[{b},{t}]", reads={glb: tb["output"]}, writes={dram: tb["output"]}, deps=(mm,))
+                costs[key] = _chunks(m, _pass_costs(m, *key, fd))
+            ld = add(f"ld[{b},{t}]", reads={dram: tb["input"]}, writes={glb: tb["input"]},
+                     deps=(tile_ends[-2] if len(tile_ends) >= 2 else None,))
+            if m.weights_kept:
+                cycles, macs, reads, writes, _ = costs[key][0]
+                last = add(f"mm[{b},{t}]", m.unit, cycles, {"mac": macs}, reads={glb: reads},
+                           writes={glb: writes}, deps=(ld, ldw, last))
+            else:
+                for f, (cycles, macs, reads, writes, streamed) in enumerate(costs[key]):
+                    ldf = None
+                    if streamed:
+                        ldf = add(f"ldW[{b},{t},{f}]", reads={dram: streamed}, writes={glb: streamed},
+                                  deps=(weight_users[-2] if len(weight_users) >= 2 else None,))
+                    last = add(f"mm[{b},{t},{f}]", m.unit, cycles, {"mac": macs}, reads={glb: reads},
+                               writes={glb: writes}, deps=(ld, ldf, last))
+                    if ldf is not None:
+                        weight_users.append(last)
+            tile_ends.append(last)
+            add(f"st[{b},{t}]", reads={glb: tb["output"]}, writes={dram: tb["output"]}, deps=(last,))
     return Program(f"group_conv[{m.tiling()}]", tuple(ops))
 
 

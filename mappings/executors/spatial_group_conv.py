@@ -4,7 +4,8 @@
 builds the block-diagonal weight matrix the array holds ((g, c, r, s) rows x (g, k) columns); per
 pixel tile (``images`` x ``rows`` output rows x the full width) it gathers the im2col columns from
 the tile's input rows (with the halo) and runs the passes: column folds, and within each the row
-folds accumulating partial sums, exactly the array extents the mapper costs. ``checks()`` compares
+folds accumulating partial sums, each pass on its own fold of the weights (streamed weights reach
+glb F folds at a time ahead of their passes), exactly the array extents the mapper costs. ``checks()`` compares
 it with the direct reference (mappings/executors/group_conv.py) for depthwise, grouped and dense
 layers on generic_array and fusemax, some with a small glb so the layer takes many tiles.
 """

@@ -23,7 +23,7 @@ from ..registry import register
 from ..spec import MappingError
 from .conv import CONV_KERNELS, SELECTS, choose_conv_kernel
 from .kernels import elementwise, wave_ctas
-from .mappers import _GpuMapper, _positive, gemm_kernels
+from .mappers import _GpuMapper, gemm_kernels
 
 __all__ = ["layer_kernels", "conv_layer_program", "network_program", "layer_from_cascade"]
 
@@ -51,36 +51,42 @@ def layer_kernels(layer, arch, batch: int, elem: int, kernel: str = "auto",
                   select: str = "time") -> tuple[list, str]:
     """The kernels of one network layer and a description of the choice (``select``: what the
     conv kernel choice minimises, mappings/gpu/conv.py)."""
+    return _layer_kernels(layer, arch, batch, elem, kernel, select)[:2]
+
+
+def _layer_kernels(layer, arch, batch: int, elem: int, kernel: str, select: str) -> tuple[list, str, object]:
+    """:func:`layer_kernels` plus the ConvTile chosen (None unless the layer runs as a conv kernel)."""
     if isinstance(layer, ConvLayer):
         x, w, y = layer.inputs[0] if layer.inputs else "X", f"{layer.name}.w", layer.output or "Y"
         if _is_gemm(layer) and kernel == "auto":
             M = batch * layer.h_in * layer.w_in
             kernels, tile, _ = _gemm_layer(arch, layer.name, M, layer.c_out, layer.c_in, elem, x, w, y)
-            return kernels, f"gemm:{tile}"
+            return kernels, f"gemm:{tile}", None
         k, tile = choose_conv_kernel(layer, arch, batch, elem, kernel, layer.name, x, w, y, select)
-        return [k], tile.describe()
+        return [k], tile.describe(), tile
     wave = wave_ctas(arch)
     if isinstance(layer, PoolLayer):
         src, dst = layer.input_words(batch) * elem, layer.output_words(batch) * elem
         per_input = layer.kernel ** 2 / layer.stride ** 2      # window compares per input element
         op = "fp32.max" if layer.name.startswith("max") else "fp32.add"
         return [elementwise(layer.name, {layer.inputs[0]: src}, {layer.output: dst}, wave,
-                            {op: per_input / elem})], "elementwise"
+                            {op: per_input / elem})], "elementwise", None
     if isinstance(layer, AddLayer):
         n = layer.words(batch) * elem
         return [elementwise(layer.name, {t: n for t in layer.inputs}, {layer.output: n}, wave,
-                            {"fp32.add": 0.5 / elem, "fp32.max": 0.5 / elem})], "elementwise"
+                            {"fp32.add": 0.5 / elem, "fp32.max": 0.5 / elem})], "elementwise", None
     raise TypeError(f"unknown layer type {type(layer).__name__}")
 
 
 def conv_layer_program(layer: ConvLayer, arch, batch: int, elem: int, kernel: str = "auto",
                        select: str = "time"):
-    """(program, choices) of one convolution layer on its own (input and weights pre-allocated)."""
+    """(program, choices, conv tile) of one convolution layer on its own (input and weights
+    pre-allocated); the tile is the chosen ConvTile, None when the layer runs as a GEMM."""
     layer = replace(layer, inputs=("X",), output="Y")
-    kernels, tile = layer_kernels(layer, arch, batch, elem, kernel, select)
+    kernels, described, tile = _layer_kernels(layer, arch, batch, elem, kernel, select)
     inputs = {t: n for k in kernels for t, n in k.reads.items() if t == "X" or t.endswith(".w")}
     return (GpuProgram(layer.name, tuple(kernels), inputs),
-            {"kernels": "+".join(k.name for k in kernels), "tiles": tile})
+            {"kernels": "+".join(k.name for k in kernels), "tiles": described}, tile)
 
 
 def network_program(network: Network, arch, batch: int, elem: int,
@@ -122,9 +128,7 @@ def _group_conv(cascade, arch, elem, options):
     if select not in SELECTS:
         raise MappingError(f"select: expected one of {', '.join(SELECTS)}, got {select!r}")
     layer, batch = layer_from_cascade(cascade), cascade.shape["N"]
-    program, choices = conv_layer_program(layer, arch, batch, elem, kernel, select)
-    tile = (choose_conv_kernel(layer, arch, batch, elem, kernel, select=select)[1]
-            if len(program.kernels) == 1 else None)
+    program, choices, tile = conv_layer_program(layer, arch, batch, elem, kernel, select)
     return program, {**choices, "batch": str(batch)}, {"group_conv": tile}
 
 

@@ -133,8 +133,8 @@ def _resolve(params: dict):
 def _layer(layer: ConvLayer, params: dict, arch, elem: int, batch: int, seed: int, fidelity: str) -> dict:
     if arch.family == "spatial":
         return _spatial_layer(layer, arch, batch, seed, fidelity)
-    program, choices = conv_layer_program(layer, arch, batch, elem, str(params.get("kernel", "auto")),
-                                          str(params.get("select", "time")))
+    program, choices, _ = conv_layer_program(layer, arch, batch, elem, str(params.get("kernel", "auto")),
+                                             str(params.get("select", "time")))
     record = _run(program, arch, seed, fidelity)
     macs = layer.macs(batch)
     unit = "mma" if "mma" in arch.units else "fp32"
@@ -156,7 +156,7 @@ def _spatial_layer(layer: ConvLayer, arch, batch: int, seed: int, fidelity: str)
     mapping = map_cascade("spatial_group_conv", cascade, arch)
     record = _run(get_mapper(mapping.mapper).lower(cascade, mapping, arch), arch, seed, fidelity)
     macs = layer.macs(batch)
-    levels = ("dram", mapping.staging)
+    levels = (mapping.backing_level, mapping.staging)
     record.update(mapping.describe())
     record.update({
         "family": arch.family, "macs": macs, "energy_per_mac_pj": record["energy_pj"] / macs,

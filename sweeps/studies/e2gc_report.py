@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from ..lazy import pd, plt
-from ..report import markdown_table
+from ..report import markdown_table, save_plot
 
 # The paper's P100 gains (Jha et al., VLSID 2020, abstract): images/J E2GC over FgGC - 1.
 PAPER_GAIN = {"mobilenet_v1": 0.108, "resnext50": 0.0473}
@@ -39,7 +39,7 @@ def layer_summary(layers: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _plot_layers(layers: pd.DataFrame, column: str, ylabel: str, path: Path, mark_star: bool) -> None:
+def _plot_layers(layers: pd.DataFrame, column: str, ylabel: str, out_dir: Path, name: str, mark_star: bool) -> str:
     shapes = list(dict.fromkeys(zip(layers["C"], layers["H"])))
     fig, axes = plt.subplots(1, len(shapes), figsize=(4.2 * len(shapes), 3.8), squeeze=False)
     archs = list(dict.fromkeys(layers["arch"]))
@@ -63,16 +63,14 @@ def _plot_layers(layers: pd.DataFrame, column: str, ylabel: str, path: Path, mar
         ax.set_xscale("log", base=2)
         ax.set_yscale("log")
         ax.set_xlabel("group size G (channels per group)")
+        ax.set_ylabel(ylabel)
         ax.set_title(f"C={C}, {H}x{H}")
         ax.grid(True, which="both", alpha=0.3)
-    axes[0][0].set_ylabel(ylabel)
     axes[0][-1].legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    return save_plot(fig, out_dir, name)
 
 
-def _plot_networks(nets: pd.DataFrame, path: Path) -> None:
+def _plot_networks(nets: pd.DataFrame, out_dir: Path, name: str) -> str:
     cases = list(dict.fromkeys(zip(nets["network"], nets["G"])))
     archs = list(dict.fromkeys(nets["arch"]))
     fig, axes = plt.subplots(1, len(cases), figsize=(4.5 * len(cases), 3.8), squeeze=False)
@@ -84,15 +82,14 @@ def _plot_networks(nets: pd.DataFrame, path: Path) -> None:
         for xi, gain, top in zip(x, sub["ee_gain"], sub["images_per_j_e2gc"]):
             ax.annotate(f"{gain:+.1%}", (xi + 0.2, top), ha="center", va="bottom", fontsize=7)
         ax.set_xticks(x, archs, rotation=30, fontsize=8)
+        ax.set_xlabel("GPU preset")
         ax.set_ylabel("images per joule")
         ax.set_title(f"{network} (matched MACs)")
         ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    return save_plot(fig, out_dir, name)
 
 
-def _plot_utilisation(spatial: pd.DataFrame, path: Path) -> None:
+def _plot_utilisation(spatial: pd.DataFrame, out_dir: Path, name: str) -> str:
     fig, ax = plt.subplots(figsize=(6, 4))
     for (arch, C, H), g in spatial.groupby(["arch", "C", "H"], sort=False):
         g = g.sort_values("G")
@@ -104,31 +101,27 @@ def _plot_utilisation(spatial: pd.DataFrame, path: Path) -> None:
     ax.set_ylabel("2D array utilisation (useful MAC lane-cycles)")
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=6)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    return save_plot(fig, out_dir, name)
 
 
-def _spatial_section(spatial: pd.DataFrame, plots: Path) -> list[str]:
+def _spatial_section(spatial: pd.DataFrame, out_dir: Path) -> list[str]:
     util = spatial.pivot_table(index=["arch", "C", "H"], columns="G", values="util_pe2d", sort=False)
     per_mac = spatial.pivot_table(index=["arch", "C", "H"], columns="G", values="energy_per_mac_pj", sort=False)
     tiles = spatial.pivot_table(index=["arch", "C", "H"], columns="G", values="tiles", aggfunc="first",
                                 sort=False)
-    _plot_utilisation(spatial, plots / "e2gc_spatial_utilisation.png")
+    plot = _plot_utilisation(spatial, out_dir, "e2gc_spatial_utilisation.png")
     return ["### Spatial arrays: utilisation against G", "",
             "The spatial_group_conv mapper (mappings/spatial_group_conv.py) runs each group as an im2col "
             "GEMM, weight-stationary, packing small groups block-diagonally; only pack x 9G x G of the "
             "array's PEs do useful MACs, so utilisation (util_pe2d) collapses as G shrinks.", "",
             markdown_table(util.round(4).reset_index()), "",
-            "![2D array utilisation vs G](plots/e2gc_spatial_utilisation.png)", "",
+            f"![2D array utilisation vs G](plots/{plot})", "",
             "Energy per MAC (pJ):", "", markdown_table(per_mac.round(2).reset_index()), "",
             "Tiling chosen:", "", markdown_table(tiles.reset_index()), ""]
 
 
 def report_sections(ok: pd.DataFrame, meta: dict, out_dir: Path) -> list[str]:
     lines = ["## E2GC: grouped convolution on GPUs and spatial arrays", ""]
-    plots = out_dir / "plots"
-    plots.mkdir(exist_ok=True)
     layers = ok[ok["network"] == "layer"] if "network" in ok.columns else ok.iloc[0:0]
     nets = ok[ok["network"] != "layer"] if "network" in ok.columns else ok.iloc[0:0]
     spatial = layers[layers["family"] == "spatial"] if "family" in layers.columns else layers.iloc[0:0]
@@ -144,15 +137,16 @@ def report_sections(ok: pd.DataFrame, meta: dict, out_dir: Path) -> list[str]:
                   f"{int(summary['energy_per_mac_monotone'].sum())} of {len(summary)} (machine, layer) pairs; "
                   f"total energy has an interior minimum over G >= 4 on "
                   f"{int(summary['interior_min_ge4'].sum())} of {len(summary)}.", ""]
-        _plot_layers(layers, "energy_per_mac_pj", "energy per MAC (pJ)", plots / "e2gc_energy_per_mac.png", True)
-        _plot_layers(layers, "energy_pj", "layer energy (pJ)", plots / "e2gc_layer_energy.png", False)
+        per_mac = _plot_layers(layers, "energy_per_mac_pj", "energy per MAC (pJ)", out_dir,
+                               "e2gc_energy_per_mac.png", True)
+        energy = _plot_layers(layers, "energy_pj", "layer energy (pJ)", out_dir, "e2gc_layer_energy.png", False)
         lines += ["![energy per MAC vs G; open triangles: ridge G*, open squares: energy-balance G*]"
-                  "(plots/e2gc_energy_per_mac.png)", "",
-                  "![layer energy vs G; stars: simulated minimum](plots/e2gc_layer_energy.png)", ""]
+                  f"(plots/{per_mac})", "",
+                  f"![layer energy vs G; stars: simulated minimum](plots/{energy})", ""]
         pivot = layers.pivot_table(index=["arch", "C", "H"], columns="G", values="latency_s", sort=False)
         lines += ["### Layer latency (us) by G", "", markdown_table((pivot * 1e6).round(1).reset_index()), ""]
     if len(spatial):
-        lines += _spatial_section(spatial, plots)
+        lines += _spatial_section(spatial, out_dir)
     if len(nets):
         cols = ["arch", "network", "G", "fggc_groups", "macs_fggc", "macs_e2gc", "images_per_s_fggc",
                 "images_per_s_e2gc", "images_per_j_fggc", "images_per_j_e2gc", "ee_gain", "speed_gain",
@@ -162,6 +156,5 @@ def report_sections(ok: pd.DataFrame, meta: dict, out_dir: Path) -> list[str]:
         lines += ["### Networks at matched complexity (FgGC g vs E2GC G)", "",
                   "ee_gain = images/J(E2GC) / images/J(FgGC) - 1; the paper reports +10.8% (MobileNet-V1) "
                   "and +4.73% (ResNeXt-50) on a P100.", "", markdown_table(table), ""]
-        _plot_networks(nets, plots / "e2gc_networks.png")
-        lines += ["![images per joule per machine](plots/e2gc_networks.png)", ""]
+        lines += [f"![images per joule per machine](plots/{_plot_networks(nets, out_dir, 'e2gc_networks.png')})", ""]
     return lines

@@ -77,6 +77,21 @@ def test_mapper_runs_the_cascade_and_rejects_bad_options(v100):
     assert 4 * strided.program.kernels[0].writes["Y"] == m.program.kernels[0].writes["Y"]   # 7x7 vs 14x14
 
 
+def test_mapper_chooses_the_conv_kernel_once_and_reports_its_tile(v100, monkeypatch):
+    import mappings.gpu.networks as networks
+    calls = []
+
+    def counted(*args, **kwargs):
+        calls.append(args)
+        return choose_conv_kernel(*args, **kwargs)
+
+    monkeypatch.setattr(networks, "choose_conv_kernel", counted)
+    m = map_cascade("gpu_group_conv", workloads.build("group_conv", G=8, C=16, K=16, H=14, W=14, N=4), v100)
+    assert len(calls) == 1
+    assert isinstance(m.tiling["group_conv"], ConvTile)
+    assert m.choices["tiles"] == m.tiling["group_conv"].describe()
+
+
 @pytest.mark.parametrize("tile", [
     ConvTile("implicit_gemm", 4, 8, 16, 2, 2, 3, channel_step=8),    # slices of a group, 8-channel steps
     ConvTile("direct", 5, 3, 64, 4, 1, 2, channel_step=16),          # several groups per block

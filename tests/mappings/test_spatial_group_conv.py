@@ -1,13 +1,16 @@
 """spatial_group_conv: grouped convolution as per-group im2col GEMMs on a 2D array
 (mappings/spatial_group_conv.py) and its tiled executor (mappings/executors/spatial_group_conv.py)."""
+from math import ceil
+
 import pytest
 
 import archsim
+import mappings.spatial_group_conv as sgc
 import workloads
 from archsim.record import result_metrics
 from mappings import CapacityError, MappingError, get_mapper, lower, map_cascade
 from mappings.executors.spatial_group_conv import _CASES, checks, spatial_case
-from mappings.spatial_group_conv import _estimate, _tiles
+from mappings.spatial_group_conv import WORD_BYTES, _estimate, _glb_need, _tile_bytes, _tiles
 
 
 @pytest.fixture(scope="module")
@@ -59,6 +62,31 @@ def test_the_search_estimate_sums_the_program(arrays, arch_name, glb, groups, pe
     bw = {lv: arch.levels[lv].bandwidth_bytes_per_cycle for lv in ("dram", "glb")}
     assert est_dram == dram
     assert cycles == pytest.approx(max(array, dram / bw["dram"], glb / bw["glb"]))
+
+
+@pytest.mark.parametrize("max_ops, chunk", [(200_000, 1), (500, 4)])
+def test_streamed_weights_stay_within_the_budgeted_fold_buffers(monkeypatch, max_ops, chunk):
+    """weights=streamed/F budgets two loads of F folds' weights in glb: each op brings at most F folds
+    (or one input tile) into glb, a load waits for the array op that read the load two before it,
+    and F grows only to keep the program within MAX_OPS."""
+    monkeypatch.setattr(sgc, "MAX_OPS", max_ops)
+    arch = archsim.load_arch("generic_array", {"levels.glb.capacity_bytes": 32768})
+    c = _layer(1, 64, H=9, N=3)
+    m = map_cascade("spatial_group_conv", c, arch)
+    assert not m.weights_kept and m.fold_chunk == chunk and m.row_folds * m.col_folds > 2 * chunk
+    ops = lower(c, m, arch).ops
+    assert len(ops) <= max_ops
+    fold_bytes = m.array_rows * m.array_cols * WORD_BYTES
+    tile = _tile_bytes(m, m.pack, m.images, m.rows)
+    loads = [i for i, op in enumerate(ops) if op.reads.get("dram")]
+    assert max(ops[i].writes["glb"] for i in loads) <= _glb_need(m) <= 32768
+    weight_loads = [i for i in loads if ops[i].name.startswith("ldW")]
+    assert len(weight_loads) == len(_tiles(m)) * ceil(m.row_folds * m.col_folds / chunk)
+    assert max(ops[i].writes["glb"] for i in weight_loads) <= chunk * fold_bytes
+    assert max(ops[i].writes["glb"] for i in loads if i not in weight_loads) <= tile["input"]
+    readers = [next(j for j, op in enumerate(ops) if i in op.deps and op.unit == m.unit) for i in weight_loads]
+    for k in range(2, len(weight_loads)):
+        assert readers[k - 2] in ops[weight_loads[k]].deps
 
 
 @pytest.mark.parametrize("arch_name, sizes", [("fusemax", (1, 4, 16, 64, 256)), ("generic_array", (1, 2, 4, 8, 16))])

@@ -115,6 +115,22 @@ def test_spatial_layer_points_record_the_tiling_and_utilisation():
     assert util == sorted(util) and util[0] < 0.01 and 0 < util[-1] <= 1
 
 
+def test_spatial_layer_points_use_the_preset_backing_level():
+    """A spatial preset whose backing level is not called dram gives the same record."""
+    import archsim
+    from sweeps.studies.e2gc import _spatial_layer
+    from workloads.conv_layers import ConvLayer
+    arch = archsim.load_arch("generic_array")
+    spec = json.loads(arch.model_dump_json().replace('"dram"', '"hbm"'))
+    spec["placeholders"] = tuple(spec["placeholders"])
+    renamed = type(arch).model_validate(spec)
+    assert renamed.backing_level == "hbm"
+    layer = ConvLayer("x", 32, 32, 7, 7, groups=4)
+    want, got = _spatial_layer(layer, arch, 2, 0, "event"), _spatial_layer(layer, renamed, 2, 0, "event")
+    for key in ("g_star_ridge", "g_star_energy", "energy_pj", "latency_s"):
+        assert got[key] == pytest.approx(want[key]), key
+
+
 @pytest.mark.parametrize("extra, field", [("G: [5]\n  network: [layer]", "axes.G[0]: group size 5"), ("G: [8]\n  network: [vgg]", "unknown network")])
 def test_sweep_with_a_bad_point_is_one_line_exit_2_before_running(capsys, tmp_path, extra, field):
     spec = tmp_path / "bad.yaml"
