@@ -41,13 +41,13 @@ from dataclasses import dataclass, replace
 from math import ceil
 
 from archsim import Op, Program
+from archsim.limits import MAX_PROGRAM_OPS as MAX_OPS
 
 from .registry import register
 from .spec import CapacityError, MappingError
 
 WORD_BYTES = 2
 OPTIONS = ("pack", "images", "rows")
-MAX_OPS = 200_000
 
 
 @dataclass(frozen=True)

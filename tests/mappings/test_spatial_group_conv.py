@@ -138,3 +138,12 @@ def test_tiled_executor_matches_the_reference_at_the_chosen_tilings():
     assert any(m.row_folds > 1 and m.col_folds > 1 for m in kinds)   # folded in both directions
     for name, check in checks().items():
         assert name.startswith("group_conv_spatial[") and check().ok, name
+
+
+def test_dense_1024_channel_layer_does_not_fit_generic_array_within_the_op_limit():
+    """The point sweeps/e2gc.yaml leaves out: generic_array's dense (1024, 7) layer at batch 64 has to
+    stream its weights, and no tile that fits the glb keeps the program within the op limit."""
+    arch = archsim.load_arch("generic_array")
+    cascade = workloads.build("group_conv", G=1, C=1024, K=1024, H=7, W=7, N=64)
+    with pytest.raises(CapacityError, match=r"folds of weights per load .*needs \d+ B in glb"):
+        map_cascade("spatial_group_conv", cascade, arch)
