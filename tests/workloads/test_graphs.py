@@ -3,7 +3,6 @@ import pytest
 
 from workloads.graphs import GraphError, animatediff, svd, vae_decoder
 from workloads.graphs.builder import GraphBuilder
-from workloads.graphs.liveness import liveness
 
 # Published sizes (docs/video.md lists each source). "diffusers": the model diffusers 0.42.1 builds
 # from workloads/graphs/diffusers_configs.py, counted by tests/workloads/test_diffusers_crosscheck.py.
