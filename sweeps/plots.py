@@ -178,7 +178,7 @@ def _crowded(drawn: list, renderer, dpi: float) -> bool:
 
 def _unclutter_ticks(fig, crowded: list[tuple[int, str]]) -> None:
     """Drop the minor tick labels of each crowded axis (log axes label 2x, 3x... within a decade);
-    turn crowded x labels that remain by 30 degrees."""
+    turn crowded x labels that remain by 30 degrees (labels already turned keep their angle)."""
     from matplotlib.ticker import NullFormatter
 
     for i, name in crowded:
@@ -189,8 +189,9 @@ def _unclutter_ticks(fig, crowded: list[tuple[int, str]]) -> None:
     for i, name in overlapping_tick_labels(fig):
         if name == "x":
             for label in fig.axes[i].get_xticklabels():
-                label.set_rotation(30)
-                label.set_horizontalalignment("right")
+                if label.get_rotation() % 180 == 0:
+                    label.set_rotation(30)
+                    label.set_horizontalalignment("right")
 
 
 def _drawn(fig):
@@ -246,6 +247,19 @@ def _move_legends_outside(fig) -> None:
     _widen_for_outside_legends(fig)
 
 
+def _uncover_data(fig, path) -> None:
+    """Move legends that cover data points outside (laid out again); ``PlotError`` if one still does."""
+    import matplotlib.pyplot as plt
+
+    if covered_points(fig):
+        _move_legends_outside(fig)
+        fig.tight_layout()
+        covered = covered_points(fig)
+        if covered:
+            plt.close(fig)
+            raise PlotError(f"{Path(path).name}: {'; '.join(covered)}")
+
+
 def save(fig, path: Path, dpi: int = 110) -> Path:
     """Check labels, lay out, write ``path`` and close ``fig``; ``PlotError`` if an axis is unlabelled,
     a legend covers data points even outside its axes, or tick labels overlap even without minor
@@ -259,13 +273,7 @@ def save(fig, path: Path, dpi: int = 110) -> Path:
     finish(fig)
     _widen_for_outside_legends(fig)
     fig.tight_layout()
-    if covered_points(fig):
-        _move_legends_outside(fig)
-        fig.tight_layout()
-        covered = covered_points(fig)
-        if covered:
-            plt.close(fig)
-            raise PlotError(f"{Path(path).name}: {'; '.join(covered)}")
+    _uncover_data(fig, path)
     crowded = overlapping_tick_labels(fig)
     if crowded:
         _unclutter_ticks(fig, crowded)
@@ -275,6 +283,7 @@ def save(fig, path: Path, dpi: int = 110) -> Path:
             plt.close(fig)
             raise PlotError(f"{Path(path).name}: " + "; ".join(
                 f"axes {i}: overlapping {name} tick labels" for i, name in crowded))
+        _uncover_data(fig, path)          # turned labels re-lay the panels out: a legend may cover data now
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=dpi)
     plt.close(fig)

@@ -73,6 +73,20 @@ def test_tick_labels_that_cannot_be_made_readable_are_refused(tmp_path):
     assert not (tmp_path / "p.png").exists()
 
 
+def test_uncluttering_does_not_flatten_labels_already_turned_further():
+    """Crowded x labels a study turned by 90 degrees keep that angle (30 degrees would crowd them more)."""
+    from sweeps.plots import _unclutter_ticks
+
+    fig = Figure(figsize=(2.0, 2.0))
+    ax = fig.add_subplot()
+    names = [f"configuration_{i}" for i in range(40)]
+    ax.plot(names, range(40), marker="o", linestyle="none")
+    ax.set_xticks(range(40), names, rotation=90)
+    fig.tight_layout()
+    _unclutter_ticks(fig, [(0, "x")])
+    assert {label.get_rotation() for label in ax.get_xticklabels()} == {90.0}
+
+
 @pytest.fixture(scope="module")
 def saved_figures(tmp_path_factory):
     """Run a small sweep of each evaluator and capture every figure at the moment it is saved."""
