@@ -32,7 +32,8 @@ Capacity (``CapacityError``): glb holds two input tiles (double-buffered), the o
 block's weights (kept) or 2 F folds' weights (streamed); each PE's register file a weight and a
 partial sum. Tile search: images over the powers of two up to N (and N), rows over 1..H, both
 weight modes; the least estimated time (max of array cycles, DRAM bytes / bandwidth, glb bytes /
-bandwidth), then the least DRAM traffic, then the larger tile. Options ``pack``, ``images``,
+bandwidth), then the least DRAM traffic, then the larger tile, among the tiles whose program stays
+within ``MAX_OPS`` ops. Options ``pack``, ``images``,
 ``rows`` fix a choice (checked against the array and glb).
 """
 from __future__ import annotations
@@ -270,7 +271,7 @@ class SpatialGroupConvMapper:
             if value is not None and value > limit:
                 raise MappingError(f"{key}: a tile of {value} exceeds the layer's {limit}")
         cap = arch.levels[staging].capacity_bytes
-        best, smallest = None, None
+        best, smallest, fewest_ops = None, None, None
         for kept in (True, False):
             for images in ([want_images] if want_images else _powers(s["N"])):
                 for rows in ([want_rows] if want_rows else range(1, s["H"] + 1)):
@@ -282,10 +283,17 @@ class SpatialGroupConvMapper:
                         smallest = (need, m)
                     if need > cap:
                         continue
+                    n_ops = _n_ops(m)
+                    if n_ops > MAX_OPS:                     # lower() would refuse it
+                        fewest_ops = n_ops if fewest_ops is None else min(fewest_ops, n_ops)
+                        continue
                     cycles, dram = _estimate(m, arch)
                     key = (cycles, dram, -images * rows, not kept)
                     if best is None or key < best[0]:
                         best = (key, m)
+        if best is None and fewest_ops is not None:
+            raise MappingError(f"images: every tile that fits {staging} gives a tile program of at least "
+                               f"{fewest_ops} ops (> {MAX_OPS})")
         if best is None:
             need, m = smallest
             chunk = (f" with {m.fold_chunk} folds of weights per load (to keep the program within {MAX_OPS} ops)"

@@ -147,3 +147,14 @@ def test_dense_1024_channel_layer_does_not_fit_generic_array_within_the_op_limit
     cascade = workloads.build("group_conv", G=1, C=1024, K=1024, H=7, W=7, N=64)
     with pytest.raises(CapacityError, match=r"folds of weights per load .*needs \d+ B in glb"):
         map_cascade("spatial_group_conv", cascade, arch)
+
+
+def test_the_search_skips_tiles_whose_program_exceeds_the_op_limit(monkeypatch):
+    """A tile whose program lower() would refuse (over MAX_OPS) is never chosen: with every tile that
+    fits the glb over the limit, mapping (not lowering) fails, naming the op count."""
+    arch = archsim.load_arch("generic_array", {"levels.glb.capacity_bytes": 8192})
+    c = workloads.build("group_conv", G=8, C=4, K=4, H=28, W=28, N=4, R=3, S=3)
+    m = map_cascade("spatial_group_conv", c, arch)
+    monkeypatch.setattr(sgc, "MAX_OPS", len(lower(c, m, arch).ops) - 1)
+    with pytest.raises(MappingError, match=r"images: every tile that fits glb gives a tile program of at least"):
+        map_cascade("spatial_group_conv", c, arch)
