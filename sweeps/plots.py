@@ -204,17 +204,17 @@ def _drawn(fig):
 
 
 def _widen_for_outside_legends(fig) -> None:
-    """Widen ``fig`` by the width of the widest legend placed right of its axes (not yet counted in
-    the figure's width), so that laying out does not squeeze the panels to make room for it."""
+    """Widen ``fig`` by as much as its legends reach past its right edge (a legend placed right of
+    its axes), so that laying out does not squeeze the panels to make room for them. Once laid out,
+    a legend is inside the figure and adds nothing on a later call."""
     renderer = _drawn(fig)
-    outside = [legend.get_window_extent(renderer).width for ax in fig.axes
-               if (legend := ax.get_legend()) is not None and legend.get_visible()
-               and legend.get_window_extent(renderer).x0 >= ax.get_window_extent(renderer).x1 - 1]
-    if outside and getattr(fig, "_archsim_widened", 0.0) < max(outside):
+    legends = [ax.get_legend() for ax in fig.axes] + list(fig.legends)
+    reach_px = max((legend.get_window_extent(renderer).x1 for legend in legends
+                    if legend is not None and legend.get_visible()), default=0.0)
+    overflow_px = reach_px - fig.bbox.x1
+    if overflow_px > 0:
         width_in, height_in = fig.get_size_inches()
-        extra_px = max(outside) - getattr(fig, "_archsim_widened", 0.0)
-        fig.set_size_inches(width_in + extra_px / fig.dpi, height_in)
-        fig._archsim_widened = max(outside)
+        fig.set_size_inches(width_in + overflow_px / fig.dpi + 0.1, height_in)
 
 
 def _row_end(fig, ax):
