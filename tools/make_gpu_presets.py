@@ -14,7 +14,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from archsim.gpu.energy_rules import GDDR5_PJ_PER_BIT, HBM_PJ_PER_BIT, gpu_energy_table  # noqa: E402
+from archsim.gpu.energy_rules import GDDR5_PJ_PER_BIT, HBM_PJ_PER_BIT, MMA_MATH, gpu_energy_table  # noqa: E402
 
 PRESETS = Path(__file__).resolve().parents[1] / "archsim" / "presets"
 WP = {"p100": "NVIDIA Tesla P100 whitepaper (2016)", "p4000": "NVIDIA Quadro P4000 datasheet",
@@ -31,6 +31,9 @@ KB, MB, GB = 1024, 1024 ** 2, 1024 ** 3
 #        dram kind, TDP W, node nm (+source), static W)
 A100_L2 = (5120, "derived: 2.3x V100's L2 read bandwidth (A100 whitepaper) from the assumed 2048 B/clk "
                  "at 1530 MHz, = 5111, rounded to 5120 B/clk (80 slices x 64 B)")
+# The mma pipe's arithmetic (archsim/gpu/energy_rules.py: MMA_MATH) where it is not a tensor core:
+# GP100 runs fp16 as half2 on its FP32 cores, GP104 has no fast fp16 (see the mma cols sources).
+MMA_MATH_OF = {"p100_sxm2": "half2", "p100_pcie": "half2", "p4000": "fp32"}
 DEVICES = {
     "p100_sxm2": ("p100", "Tesla P100 SXM2 (GP100, 16 GB HBM2)", "6.0", 56, 1480,
                   (128, "derived: FP16 runs as paired half2 FMAs on the 64 FP32 cores per SM (P100 whitepaper: "
@@ -90,9 +93,10 @@ def render(name: str) -> str:
     pj_bit = HBM_PJ_PER_BIT if dram_kind == "hbm" else GDDR5_PJ_PER_BIT
     dram_src = ("O'Connor et al. MICRO 2017: HBM2 3.9 pJ/bit" if dram_kind == "hbm" else
                 f"assumption: GDDR5 {GDDR5_PJ_PER_BIT} pJ/bit, several times HBM (O'Connor et al. MICRO 2017)")
-    energy = gpu_energy_table(node, smem_sm, 128, 32, 32, pj_bit)
+    mma_math = MMA_MATH_OF.get(name, "tensor")
+    energy = gpu_energy_table(node, smem_sm, 128, 32, 32, pj_bit, mma_math)
     rule = "derived: archsim/gpu/energy_rules.py"
-    why = {"mma.mac": f"{rule}, Horowitz ISSCC 2014 fp16 mult 1.1 + fp32 add 0.9 pJ at 45 nm, x {node}/45",
+    why = {"mma.mac": f"{rule}, Horowitz ISSCC 2014 {MMA_MATH[mma_math][2]} pJ at 45 nm, x {node}/45",
            "fp32.mac": f"{rule}, Horowitz fp32 mult 3.7 + add 0.9 pJ at 45 nm, x {node}/45",
            "fp32.add": f"{rule}, Horowitz fp32 add 0.9 pJ at 45 nm, x {node}/45",
            "fp32.mul": f"{rule}, Horowitz fp32 mult 3.7 pJ at 45 nm, x {node}/45",
