@@ -38,6 +38,7 @@ within ``MAX_OPS`` ops. Options ``pack``, ``images``,
 """
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, replace
 from math import ceil
 
@@ -145,8 +146,18 @@ def _pass_costs(m, groups: int, pixels: int, first_tile: bool, fill_drain) -> li
 
 def _tile_cost(m, groups: int, pixels: int, first_tile: bool, fill_drain) -> tuple[int, ...]:
     """One tile's passes summed: (cycles, useful MACs, glb read bytes, glb write bytes, DRAM bytes of
-    streamed weights)."""
-    return tuple(sum(col) for col in zip(*_pass_costs(m, groups, pixels, first_tile, fill_drain)))
+    streamed weights); :func:`_pass_costs` in closed form over the distinct fold extents."""
+    if m.row_folds == 1 and m.col_folds == 1:
+        return _pass_costs(m, groups, pixels, first_tile, fill_drain)[0]
+    rows_used = Counter(min(m.array_rows, m.J - fr * m.array_rows) for fr in range(m.row_folds))
+    cols_used = Counter(min(m.array_cols, m.K - fc * m.array_cols) for fc in range(m.col_folds))
+    cycles = sum(nr * nc * (r + pixels + fill_drain(r, c))
+                 for r, nr in rows_used.items() for c, nc in cols_used.items())
+    weights = m.J * m.K * WORD_BYTES            # every fold's weights, loaded once per tile
+    reads = (weights + pixels * m.J * m.col_folds * WORD_BYTES          # weights, im2col columns
+             + (m.row_folds - 1) * pixels * m.K * WORD_BYTES)           # partial sums to add to
+    writes = m.row_folds * pixels * m.K * WORD_BYTES
+    return cycles, pixels * m.J * m.K, reads, writes, 0 if m.weights_kept else weights
 
 
 def _tiles(m):
@@ -174,7 +185,7 @@ def _chunks(m, passes: list) -> list[tuple[int, ...]]:
 
 def _n_ops(m) -> int:
     """Ops of the tile program of ``m`` (see :func:`build_program`)."""
-    folds = len(_fold_extents(m, m.pack))
+    folds = m.row_folds * m.col_folds
     if m.weights_kept or folds == 1:
         return m.blocks * (3 * len(_tiles(m)) + 1)
     return m.blocks * len(_tiles(m)) * (2 + 2 * ceil(folds / m.fold_chunk))
@@ -310,8 +321,7 @@ class SpatialGroupConvMapper:
 def _chunked(m: GroupConvMapping) -> GroupConvMapping:
     """``m`` (weights streamed) with the fewest folds per weight load, a power of two (or all the
     folds), that keeps the program within MAX_OPS ops."""
-    folds = len(_fold_extents(m, m.pack))
-    for chunk in _powers(folds):
+    for chunk in _powers(m.row_folds * m.col_folds):
         m = replace(m, fold_chunk=chunk)
         if _n_ops(m) <= MAX_OPS:
             break

@@ -35,8 +35,16 @@ WORKER_DIED = "WorkerDied: the worker process running this point died (killed, o
 
 
 def _batches(tasks: list[tuple[int, dict]], workers: int) -> list[list[tuple[int, dict]]]:
+    """Consecutive tasks in batches (fewer round trips to the workers), shrinking towards the end
+    (guided scheduling: at most 1/(4 x workers) of what remains) so the last batches are single
+    points and no worker is left running a long batch while the others idle."""
     size = max(1, min(64, len(tasks) // max(1, workers * 20)))
-    return [tasks[i:i + size] for i in range(0, len(tasks), size)]
+    out, i = [], 0
+    while i < len(tasks):
+        n = max(1, min(size, (len(tasks) - i) // (4 * max(1, workers))))
+        out.append(tasks[i:i + n])
+        i += n
+    return out
 
 
 def run_inline(tasks, seed: int, evaluator: str) -> Iterator[Result]:

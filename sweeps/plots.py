@@ -195,11 +195,12 @@ def _unclutter_ticks(fig, crowded: list[tuple[int, str]]) -> None:
 
 
 def _drawn(fig):
-    """Draw ``fig`` (on an Agg canvas if it has no renderer of its own) and return the renderer."""
+    """Lay ``fig`` out as drawing would, without rasterising it (on an Agg canvas if it has no
+    renderer of its own), and return the renderer its extents are measured with."""
     if not hasattr(fig.canvas, "get_renderer"):
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         FigureCanvasAgg(fig)
-    fig.canvas.draw()
+    fig.draw_without_rendering()
     return fig.canvas.get_renderer()
 
 

@@ -47,6 +47,7 @@ def test_macs_and_output_bytes_are_conserved(arrays, arch_name, groups, per_grou
     ("generic_array", None, 4, 8, {"images": 2, "rows": 4}),       # folds, partial tiles in both ranks
     ("fusemax", None, 30, 2, {"images": 2, "rows": 5}),            # packed groups, a partial block
     ("generic_array", 32768, 1, 64, {}),                           # weights streamed fold by fold
+    ("generic_array", None, 2, 24, {"images": 2, "rows": 4}),      # partial row and column folds
 ])
 def test_the_search_estimate_sums_the_program(arrays, arch_name, glb, groups, per_group, options):
     """The closed form the tile search ranks by is the program's own array cycles, DRAM and glb bytes."""
