@@ -1,18 +1,20 @@
 """Grouped convolution on a 2D PE array: a weight-stationary batch of per-group im2col GEMMs
 (mapper ``spatial_group_conv``, the ``group_conv`` cascade).
 
-Per group the layer is a GEMM over the P = N x H x W output pixels: O[p, k] = sum_j X[p, j] WT[j, k]
-with the im2col contraction j = (c, r, s) of J = C R S and K outputs. Weight-stationary on the
-rows x cols array: the weights (j on rows, k on columns) sit in the PEs, one pixel's im2col column
-enters per cycle and partial sums flow down the columns. Groups smaller than the array are packed
-block-diagonally: ``pack`` = min(G, rows // J, cols // K) groups share the array (group i on rows
-[iJ, (i+1)J), columns [iK, (i+1)K)); a group larger than the array is folded (``pack`` = 1,
-``row_folds`` = ceil(J / rows), ``col_folds`` = ceil(K / cols)). Only pack x J x K of the rows x cols
-PEs do useful MACs, so utilisation collapses as the group size shrinks.
+The cascade's names: GRP groups of CI input and CO output channels, output P x Q, R x S kernel
+(workloads/cascades/conv.py). Per group the layer is a GEMM over the N x P x Q output pixels x:
+O[x, co] = sum_j X[x, j] WT[j, co] with the im2col contraction j = (ci, r, s) of J = CI R S and CO
+outputs. Weight-stationary on the rows x cols array: the weights (j on rows, co on columns) sit in
+the PEs, one pixel's im2col column enters per cycle and partial sums flow down the columns. Groups
+smaller than the array are packed block-diagonally: ``pack`` = min(GRP, rows // J, cols // CO) groups
+share the array (group i on rows [iJ, (i+1)J), columns [iCO, (i+1)CO)); a group larger than the
+array is folded (``pack`` = 1, ``row_folds`` = ceil(J / rows), ``col_folds`` = ceil(CO / cols)). Only
+pack x J x CO of the rows x cols PEs do useful MACs, so utilisation collapses as the group size
+shrinks.
 
 Loop nest: group blocks of ``pack`` groups (outermost); pixel tiles of ``images`` images x ``rows``
 output rows x the full width; per tile, column folds then row folds (partial sums stay in glb).
-Per tile DRAM loads the block's input tile (pack C channels, (rows - 1) STRIDE + R input rows with
+Per tile DRAM loads the block's input tile (pack CI channels, (rows - 1) STRIDE + R input rows with
 the halo, the full padded width) and stores its outputs. The block's weights are kept in glb and
 loaded once (``weights=kept``) or, when they do not fit beside the tiles, loaded fold by fold from
 DRAM for every tile (``weights=streamed/F``): one load of F consecutive folds ahead of their passes,
@@ -30,7 +32,7 @@ write per pixel and column; the last row fold writes the outputs. Values are 2 b
 
 Capacity (``CapacityError``): glb holds two input tiles (double-buffered), the output tile and the
 block's weights (kept) or 2 F folds' weights (streamed); each PE's register file a weight and a
-partial sum. Tile search: images over the powers of two up to N (and N), rows over 1..H, both
+partial sum. Tile search: images over the powers of two up to N (and N), rows over 1..P, both
 weight modes; the least estimated time (max of array cycles, DRAM bytes / bandwidth, glb bytes /
 bandwidth), then the least DRAM traffic, then the larger tile, among the tiles whose program stays
 within ``MAX_OPS`` ops. Options ``pack``, ``images``,
@@ -58,11 +60,11 @@ class GroupConvMapping:
 
     mapper: str
     N: int
-    G: int
-    C: int
-    K: int
-    H: int
-    W: int
+    GRP: int
+    CI: int
+    CO: int
+    P: int
+    Q: int
     R: int
     S: int
     stride: int
@@ -79,7 +81,7 @@ class GroupConvMapping:
 
     @property
     def J(self) -> int:
-        return self.C * self.R * self.S
+        return self.CI * self.R * self.S
 
     @property
     def row_folds(self) -> int:
@@ -87,11 +89,11 @@ class GroupConvMapping:
 
     @property
     def col_folds(self) -> int:
-        return ceil(self.K / self.array_cols)
+        return ceil(self.CO / self.array_cols)
 
     @property
     def blocks(self) -> int:
-        return ceil(self.G / self.pack)
+        return ceil(self.GRP / self.pack)
 
     def tiling(self) -> str:
         return (f"pack={self.pack},row_folds={self.row_folds},col_folds={self.col_folds},"
@@ -100,23 +102,23 @@ class GroupConvMapping:
 
     def describe(self) -> dict[str, str]:
         return {"tiles": self.tiling(), "loop_order": "group_block,image_tile,row_tile,col_fold,row_fold",
-                "spatial": f"{self.unit}=(g,c,r,s)x(g,k)"}
+                "spatial": f"{self.unit}=(grp,ci,r,s)x(grp,co)"}
 
 
 def _tile_bytes(m, groups: int, images: int, rows: int) -> dict[str, int]:
     """Bytes of one tile of ``groups`` groups, ``images`` images, ``rows`` output rows."""
     h_in = (rows - 1) * m.stride + m.R
-    w_in = (m.W - 1) * m.stride + m.S
-    return {"input": images * groups * m.C * h_in * w_in * WORD_BYTES,
-            "output": images * groups * m.K * rows * m.W * WORD_BYTES,
-            "weights": groups * m.K * m.J * WORD_BYTES}
+    w_in = (m.Q - 1) * m.stride + m.S
+    return {"input": images * groups * m.CI * h_in * w_in * WORD_BYTES,
+            "output": images * groups * m.CO * rows * m.Q * WORD_BYTES,
+            "weights": groups * m.CO * m.J * WORD_BYTES}
 
 
 def _fold_extents(m, groups: int) -> list[tuple[int, int]]:
     """(array rows used, array columns used) of each pass of a block of ``groups`` groups."""
     if m.row_folds == 1 and m.col_folds == 1:
-        return [(groups * m.J, groups * m.K)]
-    return [(min(m.array_rows, m.J - fr * m.array_rows), min(m.array_cols, m.K - fc * m.array_cols))
+        return [(groups * m.J, groups * m.CO)]
+    return [(min(m.array_rows, m.J - fr * m.array_rows), min(m.array_cols, m.CO - fc * m.array_cols))
             for fc in range(m.col_folds) for fr in range(m.row_folds)]
 
 
@@ -150,27 +152,27 @@ def _tile_cost(m, groups: int, pixels: int, first_tile: bool, fill_drain) -> tup
     if m.row_folds == 1 and m.col_folds == 1:
         return _pass_costs(m, groups, pixels, first_tile, fill_drain)[0]
     rows_used = Counter(min(m.array_rows, m.J - fr * m.array_rows) for fr in range(m.row_folds))
-    cols_used = Counter(min(m.array_cols, m.K - fc * m.array_cols) for fc in range(m.col_folds))
+    cols_used = Counter(min(m.array_cols, m.CO - fc * m.array_cols) for fc in range(m.col_folds))
     cycles = sum(nr * nc * (r + pixels + fill_drain(r, c))
                  for r, nr in rows_used.items() for c, nc in cols_used.items())
-    weights = m.J * m.K * WORD_BYTES            # every fold's weights, loaded once per tile
+    weights = m.J * m.CO * WORD_BYTES            # every fold's weights, loaded once per tile
     reads = (weights + pixels * m.J * m.col_folds * WORD_BYTES          # weights, im2col columns
-             + (m.row_folds - 1) * pixels * m.K * WORD_BYTES)           # partial sums to add to
-    writes = m.row_folds * pixels * m.K * WORD_BYTES
-    return cycles, pixels * m.J * m.K, reads, writes, 0 if m.weights_kept else weights
+             + (m.row_folds - 1) * pixels * m.CO * WORD_BYTES)           # partial sums to add to
+    writes = m.row_folds * pixels * m.CO * WORD_BYTES
+    return cycles, pixels * m.J * m.CO, reads, writes, 0 if m.weights_kept else weights
 
 
 def _tiles(m):
     """(images, output rows) of each pixel tile of a block, in loop order (edge tiles partial)."""
-    return [(min(m.images, m.N - i0), min(m.rows, m.H - h0))
-            for i0 in range(0, m.N, m.images) for h0 in range(0, m.H, m.rows)]
+    return [(min(m.images, m.N - i0), min(m.rows, m.P - p0))
+            for i0 in range(0, m.N, m.images) for p0 in range(0, m.P, m.rows)]
 
 
 def _tile_shapes(m) -> dict[tuple[int, int], int]:
     """(images, output rows) -> tiles of that shape per block."""
     out: dict[tuple[int, int], int] = {}
     for i_n, images in ((m.N // m.images, m.images), (1 if m.N % m.images else 0, m.N % m.images)):
-        for r_n, rows in ((m.H // m.rows, m.rows), (1 if m.H % m.rows else 0, m.H % m.rows)):
+        for r_n, rows in ((m.P // m.rows, m.rows), (1 if m.P % m.rows else 0, m.P % m.rows)):
             if i_n and r_n:
                 out[(images, rows)] = out.get((images, rows), 0) + i_n * r_n
     return out
@@ -200,7 +202,7 @@ def _estimate(m, arch) -> tuple[float, int]:
     fd = arch.units[m.unit].fill_drain_cycles
     first = _tiles(m)[0]
     cycles = dram = glb = 0
-    full, last = divmod(m.G, m.pack)
+    full, last = divmod(m.GRP, m.pack)
     for groups, n_blocks in ((m.pack, full), (last, 1 if last else 0)):
         if not n_blocks:
             continue
@@ -210,9 +212,9 @@ def _estimate(m, arch) -> tuple[float, int]:
             block_glb += _tile_bytes(m, groups, 1, 1)["weights"]
         for (images, rows), count in _tile_shapes(m).items():
             tb = _tile_bytes(m, groups, images, rows)
-            later = _tile_cost(m, groups, images * rows * m.W, False, fd)
+            later = _tile_cost(m, groups, images * rows * m.Q, False, fd)
             n_first = 1 if (images, rows) == first else 0
-            for cost, n in ((_tile_cost(m, groups, images * rows * m.W, True, fd), n_first),
+            for cost, n in ((_tile_cost(m, groups, images * rows * m.Q, True, fd), n_first),
                             (later, count - n_first)):
                 block_cycles += n * cost[0]
                 block_dram += n * (tb["input"] + tb["output"] + cost[4])
@@ -268,24 +270,24 @@ class SpatialGroupConvMapper:
             raise CapacityError(f"tiles: a weight and a partial sum need {2 * WORD_BYTES} B per PE in the "
                                 f"{arrays[0]} register file but it holds {rf} B")
         s = cascade.shape
-        J, K = s["C"] * s["R"] * s["S"], s["K"]
-        fit = min(s["G"], unit.rows // J, unit.cols // K) if J <= unit.rows and K <= unit.cols else 1
+        J, CO = s["CI"] * s["R"] * s["S"], s["CO"]
+        fit = min(s["GRP"], unit.rows // J, unit.cols // CO) if J <= unit.rows and CO <= unit.cols else 1
         pack = _whole(options, "pack") or fit
         if pack > fit:
-            raise MappingError(f"pack: at most {fit} groups of {J} x {K} weights fit block-diagonally on "
+            raise MappingError(f"pack: at most {fit} groups of {J} x {CO} weights fit block-diagonally on "
                                f"the {unit.rows} x {unit.cols} array, got {pack}")
-        base = dict(mapper=self.name, N=s["N"], G=s["G"], C=s["C"], K=K, H=s["H"], W=s["W"], R=s["R"],
-                    S=s["S"], stride=s["STRIDE"], unit=arrays[0], staging=staging, array_rows=unit.rows,
+        base = dict(mapper=self.name, N=s["N"], GRP=s["GRP"], CI=s["CI"], CO=CO, P=s["P"], Q=s["Q"],
+                    R=s["R"], S=s["S"], stride=s["STRIDE"], unit=arrays[0], staging=staging, array_rows=unit.rows,
                     array_cols=unit.cols, pack=pack, backing_level=backing)
         want_images, want_rows = _whole(options, "images"), _whole(options, "rows")
-        for key, value, limit in (("images", want_images, s["N"]), ("rows", want_rows, s["H"])):
+        for key, value, limit in (("images", want_images, s["N"]), ("rows", want_rows, s["P"])):
             if value is not None and value > limit:
                 raise MappingError(f"{key}: a tile of {value} exceeds the layer's {limit}")
         cap = arch.levels[staging].capacity_bytes
         best, smallest, fewest_ops = None, None, None
         for kept in (True, False):
             for images in ([want_images] if want_images else _powers(s["N"])):
-                for rows in ([want_rows] if want_rows else range(1, s["H"] + 1)):
+                for rows in ([want_rows] if want_rows else range(1, s["P"] + 1)):
                     m = GroupConvMapping(**base, images=images, rows=rows, weights_kept=kept)
                     if not kept:
                         m = _chunked(m)
@@ -354,14 +356,14 @@ def build_program(m: GroupConvMapping, arch) -> Program:
     weight_users: list[int] = []     # the array op reading each streamed weight load
     last = None
     for b in range(m.blocks):
-        groups = min(m.pack, m.G - b * m.pack)
+        groups = min(m.pack, m.GRP - b * m.pack)
         ldw = None
         if m.weights_kept:
             w = _tile_bytes(m, groups, 1, 1)["weights"]
             ldw = add(f"ldW[{b}]", reads={dram: w}, writes={glb: w}, deps=(last,))
         for t, (images, rows) in enumerate(tiles):
             tb = _tile_bytes(m, groups, images, rows)
-            key = (groups, images * rows * m.W, t == 0)
+            key = (groups, images * rows * m.Q, t == 0)
             if key not in costs:
                 costs[key] = _chunks(m, _pass_costs(m, *key, fd))
             ld = add(f"ld[{b},{t}]", reads={dram: tb["input"]}, writes={glb: tb["input"]},

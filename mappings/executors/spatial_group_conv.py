@@ -1,7 +1,7 @@
 """Grouped convolution at the tiling ``spatial_group_conv`` chose (mappings/spatial_group_conv.py), in numpy.
 
 :func:`group_conv_spatial_tiled` walks that mapper's loop nest: per block of ``pack`` groups it
-builds the block-diagonal weight matrix the array holds ((g, c, r, s) rows x (g, k) columns); per
+builds the block-diagonal weight matrix the array holds ((grp, ci, r, s) rows x (grp, co) columns); per
 pixel tile (``images`` x ``rows`` output rows x the full width) it gathers the im2col columns from
 the tile's input rows (with the halo) and runs the passes: column folds, and within each the row
 folds accumulating partial sums, each pass on its own fold of the weights (streamed weights reach
@@ -19,44 +19,44 @@ __all__ = ["group_conv_spatial_tiled", "checks"]
 
 
 def _block_weights(w: np.ndarray, m, groups: list[int]) -> np.ndarray:
-    """Block-diagonal (len(groups) J) x (len(groups) K) matrix; row j = c R S + r S + s."""
-    J, K = m.J, m.K
-    out = np.zeros((len(groups) * J, len(groups) * K))
+    """Block-diagonal (len(groups) J) x (len(groups) CO) matrix; row j = ci R S + r S + s."""
+    J, CO = m.J, m.CO
+    out = np.zeros((len(groups) * J, len(groups) * CO))
     for i, g in enumerate(groups):
-        wg = w[g * K:(g + 1) * K]                        # (K, R, S, C)
-        out[i * J:(i + 1) * J, i * K:(i + 1) * K] = wg.transpose(3, 1, 2, 0).reshape(J, K)
+        wg = w[g * CO:(g + 1) * CO]                      # (CO, R, S, CI)
+        out[i * J:(i + 1) * J, i * CO:(i + 1) * CO] = wg.transpose(3, 1, 2, 0).reshape(J, CO)
     return out
 
 
 def group_conv_spatial_tiled(x: np.ndarray, w: np.ndarray, m, padding: int) -> np.ndarray:
-    """``x`` NHWC (N, H_in, W_in, G C), ``w`` (G K, R, S, C); ``m`` a GroupConvMapping whose H x W
-    is the output; the input is zero-padded by ``padding`` (the cascade's pre-padded input)."""
+    """``x`` NHWC (N, H_in, W_in, GRP CI), ``w`` (GRP CO, R, S, CI); ``m`` a GroupConvMapping whose
+    P x Q is the output; the input is zero-padded by ``padding`` (the cascade's pre-padded input)."""
     from mappings.spatial_group_conv import _fold_extents, _tiles
-    st, R, S, C, K, J = m.stride, m.R, m.S, m.C, m.K, m.J
+    st, R, S, CI, CO, J = m.stride, m.R, m.S, m.CI, m.CO, m.J
     xp = np.pad(x, ((0, 0), (padding, padding), (padding, padding), (0, 0)))
-    y = np.zeros((m.N, m.H, m.W, m.G * K))
-    starts = [(i0, h0) for i0 in range(0, m.N, m.images) for h0 in range(0, m.H, m.rows)]
+    y = np.zeros((m.N, m.P, m.Q, m.GRP * CO))
+    starts = [(i0, p0) for i0 in range(0, m.N, m.images) for p0 in range(0, m.P, m.rows)]
     for b in range(m.blocks):
-        groups = list(range(b * m.pack, min(m.G, (b + 1) * m.pack)))
+        groups = list(range(b * m.pack, min(m.GRP, (b + 1) * m.pack)))
         wb = _block_weights(w, m, groups)
         folds = _fold_extents(m, len(groups))
         single = len(folds) == 1
-        chans = np.concatenate([np.arange(g * C, (g + 1) * C) for g in groups])
-        for (i0, h0), (images, rows) in zip(starts, _tiles(m)):
-            halo = xp[i0:i0 + images, h0 * st:(h0 + rows - 1) * st + R, :, :][..., chans]   # the DRAM tile
-            cols = np.empty((images, rows, m.W, len(groups), C, R, S))
+        chans = np.concatenate([np.arange(g * CI, (g + 1) * CI) for g in groups])
+        for (i0, p0), (images, rows) in zip(starts, _tiles(m)):
+            halo = xp[i0:i0 + images, p0 * st:(p0 + rows - 1) * st + R, :, :][..., chans]   # the DRAM tile
+            cols = np.empty((images, rows, m.Q, len(groups), CI, R, S))
             for r in range(R):
                 for s in range(S):
-                    win = halo[:, r:r + st * rows:st, s:s + st * m.W:st]     # (images, rows, W, groups C)
-                    cols[..., r, s] = win.reshape(images, rows, m.W, len(groups), C)
-            X = cols.reshape(images * rows * m.W, len(groups) * J)
-            out = np.zeros((X.shape[0], len(groups) * K))
+                    win = halo[:, r:r + st * rows:st, s:s + st * m.Q:st]     # (images, rows, Q, groups CI)
+                    cols[..., r, s] = win.reshape(images, rows, m.Q, len(groups), CI)
+            X = cols.reshape(images * rows * m.Q, len(groups) * J)
+            out = np.zeros((X.shape[0], len(groups) * CO))
             for i, (r_used, c_used) in enumerate(folds):
                 fr, fc = (0, 0) if single else (i % m.row_folds, i // m.row_folds)
                 r0, c0 = fr * m.array_rows, fc * m.array_cols
                 out[:, c0:c0 + c_used] += X[:, r0:r0 + r_used] @ wb[r0:r0 + r_used, c0:c0 + c_used]
-            y[i0:i0 + images, h0:h0 + rows, :, groups[0] * K:(groups[-1] + 1) * K] = \
-                out.reshape(images, rows, m.W, len(groups) * K)
+            y[i0:i0 + images, p0:p0 + rows, :, groups[0] * CO:(groups[-1] + 1) * CO] = \
+                out.reshape(images, rows, m.Q, len(groups) * CO)
     return y
 
 
@@ -79,8 +79,8 @@ def spatial_case(preset: str, glb, c_in, c_out, h, kernel, stride, groups, batch
     from workloads.conv_layers import ConvLayer
     arch = archsim.load_arch(preset, {"levels.glb.capacity_bytes": glb} if glb else {})
     layer = ConvLayer("check", c_in, c_out, h, h, kernel, stride, kernel // 2, groups)
-    cascade = workloads.build("group_conv", G=groups, C=layer.group_size, K=layer.out_per_group,
-                              H=layer.h_out, W=layer.w_out, R=kernel, S=kernel, N=batch, STRIDE=stride)
+    cascade = workloads.build("group_conv", GRP=groups, CI=layer.group_size, CO=layer.out_per_group,
+                              P=layer.h_out, Q=layer.w_out, R=kernel, S=kernel, N=batch, STRIDE=stride)
     return layer, arch, map_cascade("spatial_group_conv", cascade, arch)
 
 

@@ -106,16 +106,16 @@ def network_program(network: Network, arch, batch: int, elem: int,
 
 
 def layer_from_cascade(cascade) -> ConvLayer:
-    """The ConvLayer of a ``group_conv`` cascade (G groups, C in / K out channels per group, output
-    H x W, R x S kernel, stride STRIDE, over a pre-padded input: 'same' padding (R - 1) / 2, so
-    the unpadded input is (H - 1) STRIDE + R - 2 x padding rows)."""
+    """The ConvLayer of a ``group_conv`` cascade (GRP groups, CI in / CO out channels per group,
+    output P x Q, R x S kernel, stride STRIDE, over a pre-padded input: 'same' padding (R - 1) / 2,
+    so the unpadded input is (P - 1) STRIDE + R - 2 x padding rows)."""
     s = cascade.shape
     if s["R"] != s["S"] or s["R"] % 2 == 0:
         raise MappingError(f"R: GPU conv kernels take square odd kernels, got R={s['R']} S={s['S']}")
     stride, pad = s["STRIDE"], (s["R"] - 1) // 2
-    h_in, w_in = ((s[x] - 1) * stride + s["R"] - 2 * pad for x in ("H", "W"))
-    return ConvLayer("group_conv", s["G"] * s["C"], s["G"] * s["K"], h_in, w_in, s["R"], stride, pad,
-                     groups=s["G"])
+    h_in, w_in = ((s[x] - 1) * stride + s["R"] - 2 * pad for x in ("P", "Q"))
+    return ConvLayer("group_conv", s["GRP"] * s["CI"], s["GRP"] * s["CO"], h_in, w_in, s["R"], stride, pad,
+                     groups=s["GRP"])
 
 
 def _group_conv(cascade, arch, elem, options):

@@ -19,7 +19,7 @@ def arrays():
 
 
 def _layer(groups, per_group, H=14, N=4, stride=1):
-    return workloads.build("group_conv", G=groups, C=per_group, K=per_group, H=H, W=H, R=3, S=3, N=N,
+    return workloads.build("group_conv", GRP=groups, CI=per_group, CO=per_group, P=H, Q=H, R=3, S=3, N=N,
                            STRIDE=stride)
 
 
@@ -36,8 +36,8 @@ def test_macs_and_output_bytes_are_conserved(arrays, arch_name, groups, per_grou
     c = _layer(groups, per_group, stride=stride)
     m, r, rec = _run(c, arch)
     s = c.shape
-    assert r.actions[f"{m.unit}.mac"] == s["N"] * s["G"] * s["K"] * s["H"] * s["W"] * s["C"] * s["R"] * s["S"]
-    out_bytes = s["N"] * s["G"] * s["K"] * s["H"] * s["W"] * 2
+    assert r.actions[f"{m.unit}.mac"] == s["N"] * s["GRP"] * s["CO"] * s["P"] * s["Q"] * s["CI"] * s["R"] * s["S"]
+    out_bytes = s["N"] * s["GRP"] * s["CO"] * s["P"] * s["Q"] * 2
     writes = sum(op.writes.get("dram", 0) for op in lower(c, m, arch).ops)
     assert writes == out_bytes
     assert 0 < rec["util_pe2d"] <= 1
@@ -134,7 +134,7 @@ def test_registered_for_spatial_machines_only(arrays):
 
 def test_tiled_executor_matches_the_reference_at_the_chosen_tilings():
     kinds = [spatial_case(preset, *rest)[2] for _, preset, *rest in _CASES]
-    assert any(m.pack > 1 and m.G % m.pack for m in kinds)           # a partial block of packed groups
+    assert any(m.pack > 1 and m.GRP % m.pack for m in kinds)           # a partial block of packed groups
     assert any(len(_tiles(m)) > 2 for m in kinds)                    # many pixel tiles
     assert any(m.row_folds > 1 and m.col_folds > 1 for m in kinds)   # folded in both directions
     for name, check in checks().items():
@@ -145,7 +145,7 @@ def test_dense_1024_channel_layer_does_not_fit_generic_array_within_the_op_limit
     """The point sweeps/e2gc.yaml leaves out: generic_array's dense (1024, 7) layer at batch 64 has to
     stream its weights, and no tile that fits the glb keeps the program within the op limit."""
     arch = archsim.load_arch("generic_array")
-    cascade = workloads.build("group_conv", G=1, C=1024, K=1024, H=7, W=7, N=64)
+    cascade = workloads.build("group_conv", GRP=1, CI=1024, CO=1024, P=7, Q=7, N=64)
     with pytest.raises(CapacityError, match=r"folds of weights per load .*needs \d+ B in glb"):
         map_cascade("spatial_group_conv", cascade, arch)
 
@@ -154,7 +154,7 @@ def test_the_search_skips_tiles_whose_program_exceeds_the_op_limit(monkeypatch):
     """A tile whose program lower() would refuse (over MAX_OPS) is never chosen: with every tile that
     fits the glb over the limit, mapping (not lowering) fails, naming the op count."""
     arch = archsim.load_arch("generic_array", {"levels.glb.capacity_bytes": 8192})
-    c = workloads.build("group_conv", G=8, C=4, K=4, H=28, W=28, N=4, R=3, S=3)
+    c = workloads.build("group_conv", GRP=8, CI=4, CO=4, P=28, Q=28, N=4, R=3, S=3)
     m = map_cascade("spatial_group_conv", c, arch)
     monkeypatch.setattr(sgc, "MAX_OPS", len(lower(c, m, arch).ops) - 1)
     with pytest.raises(MappingError, match=r"images: every tile that fits glb gives a tile program of at least"):

@@ -48,32 +48,32 @@ def test_spgemm_matches_scipy():
 
 
 def direct_group_conv(i, wt, stride):
-    n_, g_, c_, hi, wi = i.shape
-    _, k_, _, r_, s_ = wt.shape
-    h_, w_ = (hi - r_) // stride + 1, (wi - s_) // stride + 1
-    out = np.zeros((n_, g_, k_, h_, w_))
+    n_, grp_, ci_, hi, wi = i.shape
+    _, co_, _, r_, s_ = wt.shape
+    p_, q_ = (hi - r_) // stride + 1, (wi - s_) // stride + 1
+    out = np.zeros((n_, grp_, co_, p_, q_))
     for n in range(n_):
-        for g in range(g_):
-            for k in range(k_):
-                for h in range(h_):
-                    for w in range(w_):
-                        for c in range(c_):
+        for grp in range(grp_):
+            for co in range(co_):
+                for p in range(p_):
+                    for q in range(q_):
+                        for ci in range(ci_):
                             for r in range(r_):
                                 for s in range(s_):
-                                    out[n, g, k, h, w] += (i[n, g, c, h * stride + r, w * stride + s]
-                                                           * wt[g, k, c, r, s])
+                                    out[n, grp, co, p, q] += (i[n, grp, ci, p * stride + r, q * stride + s]
+                                                              * wt[grp, co, ci, r, s])
     return out
 
 
-@pytest.mark.parametrize("shape", [dict(), dict(G=3, C=1, K=1, H=4, W=5, R=3, S=3),
-                                   dict(G=1, C=2, K=3, H=3, W=3, R=2, S=1),
-                                   dict(G=2, C=2, K=1, H=3, W=2, R=3, S=3, N=2, STRIDE=2)])
+@pytest.mark.parametrize("shape", [dict(), dict(GRP=3, CI=1, CO=1, P=4, Q=5, R=3, S=3),
+                                   dict(GRP=1, CI=2, CO=3, P=3, Q=3, R=2, S=1),
+                                   dict(GRP=2, CI=2, CO=1, P=3, Q=2, R=3, S=3, N=2, STRIDE=2)])
 def test_group_conv_matches_loops(shape):
     c = workloads.build("group_conv", **shape)
     x = workloads.random_inputs(c, seed=7)
     p = c.shape
     st = p["STRIDE"]
-    assert x["I"].shape == (p["N"], p["G"], p["C"], (p["H"] - 1) * st + p["R"], (p["W"] - 1) * st + p["S"])
+    assert x["I"].shape == (p["N"], p["GRP"], p["CI"], (p["P"] - 1) * st + p["R"], (p["Q"] - 1) * st + p["S"])
     np.testing.assert_allclose(workloads.evaluate(c, x)["O"], direct_group_conv(x["I"], x["WT"], st),
                                atol=1e-12)
 

@@ -1,11 +1,12 @@
 """Convolution cascades: a grouped convolution and a small video-diffusion block.
 
-group_conv: a batch of N images, G groups, C input channels per group, K output channels per
-group (total C_in = G x C, C_out = G x K), output H x W, kernel R x S, stride STRIDE, over an input
-already padded to ((H-1) STRIDE + R) x ((W-1) STRIDE + S):
-O[n,g,k,h,w] = sum_{c,r,s} I[n,g,c,h STRIDE + r,w STRIDE + s] x WT[g,k,c,r,s].
-E2GC's "group size" (channels per group) is our C; its number of groups g is our G; depthwise is
-C = K = 1, dense is G = 1.
+group_conv: a batch of N images, GRP groups, CI input channels per group, CO output channels per
+group (total C_in = GRP x CI, C_out = GRP x CO), output P x Q (rows x columns), kernel R x S, stride
+STRIDE, over an input already padded to ((P-1) STRIDE + R) x ((Q-1) STRIDE + S):
+O[n,grp,co,p,q] = sum_{ci,r,s} I[n,grp,ci,p STRIDE + r,q STRIDE + s] x WT[grp,co,ci,r,s].
+In E2GC's notation (docs/e2gc.md, ``archsim analyze group_conv``) CI is the group size G, GRP the
+number of groups g, GRP x CI the channels C, R = S the kernel size K, and the (unpadded) input H x H;
+depthwise is CI = CO = 1, dense is GRP = 1.
 
 video_block: frames T, GroupNorm over G groups of J channels (statistics per frame and group over
 J x H x W, eps 1e-5, affine GAM/BET), a 3x3 'same' convolution to K channels (explicit zero
@@ -20,14 +21,14 @@ from workloads.cascades._common import cascade, check_positive, from_text
 
 
 @cascade
-def group_conv(G: int = 2, C: int = 3, K: int = 4, H: int = 6, W: int = 6, R: int = 3,
+def group_conv(GRP: int = 2, CI: int = 3, CO: int = 4, P: int = 6, Q: int = 6, R: int = 3,
                S: int = 3, N: int = 1, STRIDE: int = 1) -> Cascade:
-    """Grouped KxK-style convolution (R x S kernel), see the module docstring."""
-    check_positive(G=G, C=C, K=K, H=H, W=W, R=R, S=S, N=N, STRIDE=STRIDE)
-    return from_text("group_conv", dict(N=N, G=G, C=C, K=K, H=H, W=W, R=R, S=S, STRIDE=STRIDE), """
-input I[n,g,c,h,w]
-input WT[g,k,c,r,s]
-O[n,g,k,h,w] = I[n,g,c,h*STRIDE+r,w*STRIDE+s] x WT[g,k,c,r,s]
+    """Grouped convolution (R x S kernel), see the module docstring."""
+    check_positive(GRP=GRP, CI=CI, CO=CO, P=P, Q=Q, R=R, S=S, N=N, STRIDE=STRIDE)
+    return from_text("group_conv", dict(N=N, GRP=GRP, CI=CI, CO=CO, P=P, Q=Q, R=R, S=S, STRIDE=STRIDE), """
+input I[n,grp,ci,p,q]
+input WT[grp,co,ci,r,s]
+O[n,grp,co,p,q] = I[n,grp,ci,p*STRIDE+r,q*STRIDE+s] x WT[grp,co,ci,r,s]
 """)
 
 
