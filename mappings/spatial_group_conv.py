@@ -1,8 +1,8 @@
 """Grouped convolution on a 2D PE array: a weight-stationary batch of per-group im2col GEMMs
 (mapper ``spatial_group_conv``, the ``group_conv`` cascade).
 
-The cascade's names: GRP groups of CI input and CO output channels, output P x Q, R x S kernel
-(workloads/cascades/conv.py). Per group the layer is a GEMM over the N x P x Q output pixels x:
+The cascade's names: GRP groups of CI input and CO output channels, output OY x OX, R x S kernel
+(workloads/cascades/conv.py). Per group the layer is a GEMM over the N x OY x OX output pixels x:
 O[x, co] = sum_j X[x, j] WT[j, co] with the im2col contraction j = (ci, r, s) of J = CI R S and CO
 outputs. Weight-stationary on the rows x cols array: the weights (j on rows, co on columns) sit in
 the PEs, one pixel's im2col column enters per cycle and partial sums flow down the columns. Groups
@@ -32,7 +32,7 @@ write per pixel and column; the last row fold writes the outputs. Values are 2 b
 
 Capacity (``CapacityError``): glb holds two input tiles (double-buffered), the output tile and the
 block's weights (kept) or 2 F folds' weights (streamed); each PE's register file a weight and a
-partial sum. Tile search: images over the powers of two up to N (and N), rows over 1..P, both
+partial sum. Tile search: images over the powers of two up to N (and N), rows over 1..OY, both
 weight modes; the least estimated time (max of array cycles, DRAM bytes / bandwidth, glb bytes /
 bandwidth), then the least DRAM traffic, then the larger tile, among the tiles whose program stays
 within ``MAX_OPS`` ops. Options ``pack``, ``images``,
@@ -63,8 +63,8 @@ class GroupConvMapping:
     GRP: int
     CI: int
     CO: int
-    P: int
-    Q: int
+    OY: int
+    OX: int
     R: int
     S: int
     stride: int
@@ -108,9 +108,9 @@ class GroupConvMapping:
 def _tile_bytes(m, groups: int, images: int, rows: int) -> dict[str, int]:
     """Bytes of one tile of ``groups`` groups, ``images`` images, ``rows`` output rows."""
     h_in = (rows - 1) * m.stride + m.R
-    w_in = (m.Q - 1) * m.stride + m.S
+    w_in = (m.OX - 1) * m.stride + m.S
     return {"input": images * groups * m.CI * h_in * w_in * WORD_BYTES,
-            "output": images * groups * m.CO * rows * m.Q * WORD_BYTES,
+            "output": images * groups * m.CO * rows * m.OX * WORD_BYTES,
             "weights": groups * m.CO * m.J * WORD_BYTES}
 
 
@@ -164,15 +164,15 @@ def _tile_cost(m, groups: int, pixels: int, first_tile: bool, fill_drain) -> tup
 
 def _tiles(m):
     """(images, output rows) of each pixel tile of a block, in loop order (edge tiles partial)."""
-    return [(min(m.images, m.N - i0), min(m.rows, m.P - p0))
-            for i0 in range(0, m.N, m.images) for p0 in range(0, m.P, m.rows)]
+    return [(min(m.images, m.N - i0), min(m.rows, m.OY - p0))
+            for i0 in range(0, m.N, m.images) for p0 in range(0, m.OY, m.rows)]
 
 
 def _tile_shapes(m) -> dict[tuple[int, int], int]:
     """(images, output rows) -> tiles of that shape per block."""
     out: dict[tuple[int, int], int] = {}
     for i_n, images in ((m.N // m.images, m.images), (1 if m.N % m.images else 0, m.N % m.images)):
-        for r_n, rows in ((m.P // m.rows, m.rows), (1 if m.P % m.rows else 0, m.P % m.rows)):
+        for r_n, rows in ((m.OY // m.rows, m.rows), (1 if m.OY % m.rows else 0, m.OY % m.rows)):
             if i_n and r_n:
                 out[(images, rows)] = out.get((images, rows), 0) + i_n * r_n
     return out
@@ -212,9 +212,9 @@ def _estimate(m, arch) -> tuple[float, int]:
             block_glb += _tile_bytes(m, groups, 1, 1)["weights"]
         for (images, rows), count in _tile_shapes(m).items():
             tb = _tile_bytes(m, groups, images, rows)
-            later = _tile_cost(m, groups, images * rows * m.Q, False, fd)
+            later = _tile_cost(m, groups, images * rows * m.OX, False, fd)
             n_first = 1 if (images, rows) == first else 0
-            for cost, n in ((_tile_cost(m, groups, images * rows * m.Q, True, fd), n_first),
+            for cost, n in ((_tile_cost(m, groups, images * rows * m.OX, True, fd), n_first),
                             (later, count - n_first)):
                 block_cycles += n * cost[0]
                 block_dram += n * (tb["input"] + tb["output"] + cost[4])
@@ -276,18 +276,18 @@ class SpatialGroupConvMapper:
         if pack > fit:
             raise MappingError(f"pack: at most {fit} groups of {J} x {CO} weights fit block-diagonally on "
                                f"the {unit.rows} x {unit.cols} array, got {pack}")
-        base = dict(mapper=self.name, N=s["N"], GRP=s["GRP"], CI=s["CI"], CO=CO, P=s["P"], Q=s["Q"],
+        base = dict(mapper=self.name, N=s["N"], GRP=s["GRP"], CI=s["CI"], CO=CO, OY=s["OY"], OX=s["OX"],
                     R=s["R"], S=s["S"], stride=s["STRIDE"], unit=arrays[0], staging=staging, array_rows=unit.rows,
                     array_cols=unit.cols, pack=pack, backing_level=backing)
         want_images, want_rows = _whole(options, "images"), _whole(options, "rows")
-        for key, value, limit in (("images", want_images, s["N"]), ("rows", want_rows, s["P"])):
+        for key, value, limit in (("images", want_images, s["N"]), ("rows", want_rows, s["OY"])):
             if value is not None and value > limit:
                 raise MappingError(f"{key}: a tile of {value} exceeds the layer's {limit}")
         cap = arch.levels[staging].capacity_bytes
         best, smallest, fewest_ops = None, None, None
         for kept in (True, False):
             for images in ([want_images] if want_images else _powers(s["N"])):
-                for rows in ([want_rows] if want_rows else range(1, s["P"] + 1)):
+                for rows in ([want_rows] if want_rows else range(1, s["OY"] + 1)):
                     m = GroupConvMapping(**base, images=images, rows=rows, weights_kept=kept)
                     if not kept:
                         m = _chunked(m)
@@ -363,7 +363,7 @@ def build_program(m: GroupConvMapping, arch) -> Program:
             ldw = add(f"ldW[{b}]", reads={dram: w}, writes={glb: w}, deps=(last,))
         for t, (images, rows) in enumerate(tiles):
             tb = _tile_bytes(m, groups, images, rows)
-            key = (groups, images * rows * m.Q, t == 0)
+            key = (groups, images * rows * m.OX, t == 0)
             if key not in costs:
                 costs[key] = _chunks(m, _pass_costs(m, *key, fd))
             ld = add(f"ld[{b},{t}]", reads={dram: tb["input"]}, writes={glb: tb["input"]},

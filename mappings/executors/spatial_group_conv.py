@@ -30,12 +30,12 @@ def _block_weights(w: np.ndarray, m, groups: list[int]) -> np.ndarray:
 
 def group_conv_spatial_tiled(x: np.ndarray, w: np.ndarray, m, padding: int) -> np.ndarray:
     """``x`` NHWC (N, H_in, W_in, GRP CI), ``w`` (GRP CO, R, S, CI); ``m`` a GroupConvMapping whose
-    P x Q is the output; the input is zero-padded by ``padding`` (the cascade's pre-padded input)."""
+    OY x OX is the output; the input is zero-padded by ``padding`` (the cascade's pre-padded input)."""
     from mappings.spatial_group_conv import _fold_extents, _tiles
     st, R, S, CI, CO, J = m.stride, m.R, m.S, m.CI, m.CO, m.J
     xp = np.pad(x, ((0, 0), (padding, padding), (padding, padding), (0, 0)))
-    y = np.zeros((m.N, m.P, m.Q, m.GRP * CO))
-    starts = [(i0, p0) for i0 in range(0, m.N, m.images) for p0 in range(0, m.P, m.rows)]
+    y = np.zeros((m.N, m.OY, m.OX, m.GRP * CO))
+    starts = [(i0, p0) for i0 in range(0, m.N, m.images) for p0 in range(0, m.OY, m.rows)]
     for b in range(m.blocks):
         groups = list(range(b * m.pack, min(m.GRP, (b + 1) * m.pack)))
         wb = _block_weights(w, m, groups)
@@ -44,19 +44,19 @@ def group_conv_spatial_tiled(x: np.ndarray, w: np.ndarray, m, padding: int) -> n
         chans = np.concatenate([np.arange(g * CI, (g + 1) * CI) for g in groups])
         for (i0, p0), (images, rows) in zip(starts, _tiles(m)):
             halo = xp[i0:i0 + images, p0 * st:(p0 + rows - 1) * st + R, :, :][..., chans]   # the DRAM tile
-            cols = np.empty((images, rows, m.Q, len(groups), CI, R, S))
+            cols = np.empty((images, rows, m.OX, len(groups), CI, R, S))
             for r in range(R):
                 for s in range(S):
-                    win = halo[:, r:r + st * rows:st, s:s + st * m.Q:st]     # (images, rows, Q, groups CI)
-                    cols[..., r, s] = win.reshape(images, rows, m.Q, len(groups), CI)
-            X = cols.reshape(images * rows * m.Q, len(groups) * J)
+                    win = halo[:, r:r + st * rows:st, s:s + st * m.OX:st]     # (images, rows, OX, groups CI)
+                    cols[..., r, s] = win.reshape(images, rows, m.OX, len(groups), CI)
+            X = cols.reshape(images * rows * m.OX, len(groups) * J)
             out = np.zeros((X.shape[0], len(groups) * CO))
             for i, (r_used, c_used) in enumerate(folds):
                 fr, fc = (0, 0) if single else (i % m.row_folds, i // m.row_folds)
                 r0, c0 = fr * m.array_rows, fc * m.array_cols
                 out[:, c0:c0 + c_used] += X[:, r0:r0 + r_used] @ wb[r0:r0 + r_used, c0:c0 + c_used]
             y[i0:i0 + images, p0:p0 + rows, :, groups[0] * CO:(groups[-1] + 1) * CO] = \
-                out.reshape(images, rows, m.Q, len(groups) * CO)
+                out.reshape(images, rows, m.OX, len(groups) * CO)
     return y
 
 
@@ -80,7 +80,7 @@ def spatial_case(preset: str, glb, c_in, c_out, h, kernel, stride, groups, batch
     arch = archsim.load_arch(preset, {"levels.glb.capacity_bytes": glb} if glb else {})
     layer = ConvLayer("check", c_in, c_out, h, h, kernel, stride, kernel // 2, groups)
     cascade = workloads.build("group_conv", GRP=groups, CI=layer.group_size, CO=layer.out_per_group,
-                              P=layer.h_out, Q=layer.w_out, R=kernel, S=kernel, N=batch, STRIDE=stride)
+                              OY=layer.h_out, OX=layer.w_out, R=kernel, S=kernel, N=batch, STRIDE=stride)
     return layer, arch, map_cascade("spatial_group_conv", cascade, arch)
 
 

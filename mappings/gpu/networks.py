@@ -107,13 +107,13 @@ def network_program(network: Network, arch, batch: int, elem: int,
 
 def layer_from_cascade(cascade) -> ConvLayer:
     """The ConvLayer of a ``group_conv`` cascade (GRP groups, CI in / CO out channels per group,
-    output P x Q, R x S kernel, stride STRIDE, over a pre-padded input: 'same' padding (R - 1) / 2,
-    so the unpadded input is (P - 1) STRIDE + R - 2 x padding rows)."""
+    output OY x OX, R x S kernel, stride STRIDE, over a pre-padded input: 'same' padding (R - 1) / 2,
+    so the unpadded input is (OY - 1) STRIDE + R - 2 x padding rows)."""
     s = cascade.shape
     if s["R"] != s["S"] or s["R"] % 2 == 0:
         raise MappingError(f"R: GPU conv kernels take square odd kernels, got R={s['R']} S={s['S']}")
     stride, pad = s["STRIDE"], (s["R"] - 1) // 2
-    h_in, w_in = ((s[x] - 1) * stride + s["R"] - 2 * pad for x in ("P", "Q"))
+    h_in, w_in = ((s[x] - 1) * stride + s["R"] - 2 * pad for x in ("OY", "OX"))
     return ConvLayer("group_conv", s["GRP"] * s["CI"], s["GRP"] * s["CO"], h_in, w_in, s["R"], stride, pad,
                      groups=s["GRP"])
 

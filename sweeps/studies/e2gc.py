@@ -151,7 +151,7 @@ def _layer(layer: ConvLayer, params: dict, arch, elem: int, batch: int, seed: in
 
 def _spatial_layer(layer: ConvLayer, arch, batch: int, seed: int, fidelity: str) -> dict:
     cascade = workloads.build("group_conv", GRP=layer.groups, CI=layer.group_size, CO=layer.out_per_group,
-                              P=layer.h_out, Q=layer.w_out, R=layer.kernel, S=layer.kernel, N=batch,
+                              OY=layer.h_out, OX=layer.w_out, R=layer.kernel, S=layer.kernel, N=batch,
                               STRIDE=layer.stride)
     mapping = map_cascade("spatial_group_conv", cascade, arch)
     record = _run(get_mapper(mapping.mapper).lower(cascade, mapping, arch), arch, seed, fidelity)

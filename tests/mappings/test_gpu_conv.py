@@ -59,7 +59,7 @@ def test_choice_simulates_candidates_and_select_picks_its_objective(preset, grou
 
 
 def test_mapper_runs_the_cascade_and_rejects_bad_options(v100):
-    c = workloads.build("group_conv", GRP=8, CI=16, CO=16, P=14, Q=14, R=3, S=3, N=4)
+    c = workloads.build("group_conv", GRP=8, CI=16, CO=16, OY=14, OX=14, R=3, S=3, N=4)
     m = map_cascade("gpu_group_conv", c, v100)
     r = get_family("gpu").simulate(m.program, v100)
     layer_macs = 8 * 16 * 16 * 14 * 14 * 9 * 4
@@ -72,7 +72,7 @@ def test_mapper_runs_the_cascade_and_rejects_bad_options(v100):
     assert map_cascade("gpu_group_conv", c, v100, select="energy").program.kernels
     with pytest.raises(MappingError, match="batch"):
         map_cascade("gpu_group_conv", c, v100, batch=4)
-    strided = map_cascade("gpu_group_conv", workloads.build("group_conv", GRP=8, CI=16, CO=16, P=7, Q=7,
+    strided = map_cascade("gpu_group_conv", workloads.build("group_conv", GRP=8, CI=16, CO=16, OY=7, OX=7,
                                                             N=4, STRIDE=2), v100)
     assert 4 * strided.program.kernels[0].writes["Y"] == m.program.kernels[0].writes["Y"]   # 7x7 vs 14x14
 
@@ -86,7 +86,7 @@ def test_mapper_chooses_the_conv_kernel_once_and_reports_its_tile(v100, monkeypa
         return choose_conv_kernel(*args, **kwargs)
 
     monkeypatch.setattr(networks, "choose_conv_kernel", counted)
-    m = map_cascade("gpu_group_conv", workloads.build("group_conv", GRP=8, CI=16, CO=16, P=14, Q=14, N=4), v100)
+    m = map_cascade("gpu_group_conv", workloads.build("group_conv", GRP=8, CI=16, CO=16, OY=14, OX=14, N=4), v100)
     assert len(calls) == 1
     assert isinstance(m.tiling["group_conv"], ConvTile)
     assert m.choices["tiles"] == m.tiling["group_conv"].describe()

@@ -19,7 +19,7 @@ def arrays():
 
 
 def _layer(groups, per_group, H=14, N=4, stride=1):
-    return workloads.build("group_conv", GRP=groups, CI=per_group, CO=per_group, P=H, Q=H, R=3, S=3, N=N,
+    return workloads.build("group_conv", GRP=groups, CI=per_group, CO=per_group, OY=H, OX=H, R=3, S=3, N=N,
                            STRIDE=stride)
 
 
@@ -36,8 +36,8 @@ def test_macs_and_output_bytes_are_conserved(arrays, arch_name, groups, per_grou
     c = _layer(groups, per_group, stride=stride)
     m, r, rec = _run(c, arch)
     s = c.shape
-    assert r.actions[f"{m.unit}.mac"] == s["N"] * s["GRP"] * s["CO"] * s["P"] * s["Q"] * s["CI"] * s["R"] * s["S"]
-    out_bytes = s["N"] * s["GRP"] * s["CO"] * s["P"] * s["Q"] * 2
+    assert r.actions[f"{m.unit}.mac"] == s["N"] * s["GRP"] * s["CO"] * s["OY"] * s["OX"] * s["CI"] * s["R"] * s["S"]
+    out_bytes = s["N"] * s["GRP"] * s["CO"] * s["OY"] * s["OX"] * 2
     writes = sum(op.writes.get("dram", 0) for op in lower(c, m, arch).ops)
     assert writes == out_bytes
     assert 0 < rec["util_pe2d"] <= 1
@@ -145,7 +145,7 @@ def test_dense_1024_channel_layer_does_not_fit_generic_array_within_the_op_limit
     """The point sweeps/e2gc.yaml leaves out: generic_array's dense (1024, 7) layer at batch 64 has to
     stream its weights, and no tile that fits the glb keeps the program within the op limit."""
     arch = archsim.load_arch("generic_array")
-    cascade = workloads.build("group_conv", GRP=1, CI=1024, CO=1024, P=7, Q=7, N=64)
+    cascade = workloads.build("group_conv", GRP=1, CI=1024, CO=1024, OY=7, OX=7, N=64)
     with pytest.raises(CapacityError, match=r"folds of weights per load .*needs \d+ B in glb"):
         map_cascade("spatial_group_conv", cascade, arch)
 
@@ -154,7 +154,7 @@ def test_the_search_skips_tiles_whose_program_exceeds_the_op_limit(monkeypatch):
     """A tile whose program lower() would refuse (over MAX_OPS) is never chosen: with every tile that
     fits the glb over the limit, mapping (not lowering) fails, naming the op count."""
     arch = archsim.load_arch("generic_array", {"levels.glb.capacity_bytes": 8192})
-    c = workloads.build("group_conv", GRP=8, CI=4, CO=4, P=28, Q=28, N=4, R=3, S=3)
+    c = workloads.build("group_conv", GRP=8, CI=4, CO=4, OY=28, OX=28, N=4, R=3, S=3)
     m = map_cascade("spatial_group_conv", c, arch)
     monkeypatch.setattr(sgc, "MAX_OPS", len(lower(c, m, arch).ops) - 1)
     with pytest.raises(MappingError, match=r"images: every tile that fits glb gives a tile program of at least"):

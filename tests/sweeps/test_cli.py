@@ -56,12 +56,12 @@ def test_bad_input_is_one_line_and_exit_2(capsys, argv, fragment):
 
 @pytest.mark.parametrize("key", ["G", "C", "K", "H", "W"])
 def test_group_conv_refuses_the_e2gc_study_names(capsys, key):
-    """The cascade's shape symbols (GRP, CI, CO, P, Q) are not E2GC's (G group size, C channels,
+    """The cascade's shape symbols (GRP, CI, CO, OY, OX) are not E2GC's (G group size, C channels,
     K kernel, H input height): the study's names are refused, naming the key and listing the cascade's."""
     code, _, err = run(capsys, "run", "group_conv", "--arch", "fusemax", "--mapping", "spatial_group_conv",
                        "--set", f"{key}=8")
     assert code == 2 and err.count("\n") == 1
-    assert err.startswith(f"error: {key}: not a shape parameter of group_conv") and "GRP, CI, CO, P, Q" in err
+    assert err.startswith(f"error: {key}: not a shape parameter of group_conv") and "GRP, CI, CO, OY, OX" in err
 
 
 def test_run_json_record(capsys):

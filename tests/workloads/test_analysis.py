@@ -67,5 +67,5 @@ def test_footprints_bytes():
     assert fp["Q"] == 4 * 2 * 2 and fp["K"] == 4 * 8 * 2
     assert fp["RM"] == (4 + 1) * 2 * 2          # extent M1 + 1 on m1
     assert workloads.footprints(c, word_bytes=4)["RNV"] == 3 * 5 * 2 * 4
-    g = workloads.build("group_conv", GRP=2, CI=3, CO=4, P=5, Q=6, R=3, S=3)
+    g = workloads.build("group_conv", GRP=2, CI=3, CO=4, OY=5, OX=6, R=3, S=3)
     assert workloads.footprints(g, 1)["I"] == 2 * 3 * 7 * 8

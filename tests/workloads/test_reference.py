@@ -65,15 +65,15 @@ def direct_group_conv(i, wt, stride):
     return out
 
 
-@pytest.mark.parametrize("shape", [dict(), dict(GRP=3, CI=1, CO=1, P=4, Q=5, R=3, S=3),
-                                   dict(GRP=1, CI=2, CO=3, P=3, Q=3, R=2, S=1),
-                                   dict(GRP=2, CI=2, CO=1, P=3, Q=2, R=3, S=3, N=2, STRIDE=2)])
+@pytest.mark.parametrize("shape", [dict(), dict(GRP=3, CI=1, CO=1, OY=4, OX=5, R=3, S=3),
+                                   dict(GRP=1, CI=2, CO=3, OY=3, OX=3, R=2, S=1),
+                                   dict(GRP=2, CI=2, CO=1, OY=3, OX=2, R=3, S=3, N=2, STRIDE=2)])
 def test_group_conv_matches_loops(shape):
     c = workloads.build("group_conv", **shape)
     x = workloads.random_inputs(c, seed=7)
     p = c.shape
     st = p["STRIDE"]
-    assert x["I"].shape == (p["N"], p["GRP"], p["CI"], (p["P"] - 1) * st + p["R"], (p["Q"] - 1) * st + p["S"])
+    assert x["I"].shape == (p["N"], p["GRP"], p["CI"], (p["OY"] - 1) * st + p["R"], (p["OX"] - 1) * st + p["S"])
     np.testing.assert_allclose(workloads.evaluate(c, x)["O"], direct_group_conv(x["I"], x["WT"], st),
                                atol=1e-12)
 

@@ -1,9 +1,9 @@
 """Convolution cascades: a grouped convolution and a small video-diffusion block.
 
 group_conv: a batch of N images, GRP groups, CI input channels per group, CO output channels per
-group (total C_in = GRP x CI, C_out = GRP x CO), output P x Q (rows x columns), kernel R x S, stride
-STRIDE, over an input already padded to ((P-1) STRIDE + R) x ((Q-1) STRIDE + S):
-O[n,grp,co,p,q] = sum_{ci,r,s} I[n,grp,ci,p STRIDE + r,q STRIDE + s] x WT[grp,co,ci,r,s].
+group (total C_in = GRP x CI, C_out = GRP x CO), output OY x OX (rows x columns), kernel R x S, stride
+STRIDE, over an input already padded to ((OY-1) STRIDE + R) x ((OX-1) STRIDE + S):
+O[n,grp,co,oy,ox] = sum_{ci,r,s} I[n,grp,ci,oy STRIDE + r,ox STRIDE + s] x WT[grp,co,ci,r,s].
 In E2GC's notation (docs/e2gc.md, ``archsim analyze group_conv``) CI is the group size G, GRP the
 number of groups g, GRP x CI the channels C, R = S the kernel size K, and the (unpadded) input H x H;
 depthwise is CI = CO = 1, dense is GRP = 1.
@@ -21,14 +21,14 @@ from workloads.cascades._common import cascade, check_positive, from_text
 
 
 @cascade
-def group_conv(GRP: int = 2, CI: int = 3, CO: int = 4, P: int = 6, Q: int = 6, R: int = 3,
+def group_conv(GRP: int = 2, CI: int = 3, CO: int = 4, OY: int = 6, OX: int = 6, R: int = 3,
                S: int = 3, N: int = 1, STRIDE: int = 1) -> Cascade:
     """Grouped convolution (R x S kernel), see the module docstring."""
-    check_positive(GRP=GRP, CI=CI, CO=CO, P=P, Q=Q, R=R, S=S, N=N, STRIDE=STRIDE)
-    return from_text("group_conv", dict(N=N, GRP=GRP, CI=CI, CO=CO, P=P, Q=Q, R=R, S=S, STRIDE=STRIDE), """
-input I[n,grp,ci,p,q]
+    check_positive(GRP=GRP, CI=CI, CO=CO, OY=OY, OX=OX, R=R, S=S, N=N, STRIDE=STRIDE)
+    return from_text("group_conv", dict(N=N, GRP=GRP, CI=CI, CO=CO, OY=OY, OX=OX, R=R, S=S, STRIDE=STRIDE), """
+input I[n,grp,ci,oy,ox]
 input WT[grp,co,ci,r,s]
-O[n,grp,co,p,q] = I[n,grp,ci,p*STRIDE+r,q*STRIDE+s] x WT[grp,co,ci,r,s]
+O[n,grp,co,oy,ox] = I[n,grp,ci,oy*STRIDE+r,ox*STRIDE+s] x WT[grp,co,ci,r,s]
 """)
 
 
