@@ -82,7 +82,7 @@ def test_video_block_sanity():
     c = workloads.build("video_block")
     x = workloads.random_inputs(c, seed=11)
     out = workloads.evaluate(c, x)
-    xn = out["XN"]                                       # [t, g, j, h, w]
+    xn = out["XN"]                                       # [t, grp, ci, h, w]
     np.testing.assert_allclose(xn.mean(axis=(2, 3, 4)), 0, atol=1e-12)
     np.testing.assert_allclose(xn.var(axis=(2, 3, 4)), 1, atol=1e-3)   # eps = 1e-5
     # the 3x3 'same' conv equals a direct loop over the zero-padded normalised input
@@ -92,7 +92,7 @@ def test_video_block_sanity():
     cv = np.einsum("tgjhwrs,kgjrs->tkhw",
                    np.stack([np.stack([yp[..., r:r + h, s:s + w] for s in range(3)], -1)
                              for r in range(3)], -2), x["WC"])
-    np.testing.assert_allclose(out["CV"], cv, atol=1e-12)
+    np.testing.assert_allclose(out["CONV"], cv, atol=1e-12)
     # temporal attention over frames at each pixel, plus the residual
     q = np.einsum("tkhw,ke->thwe", cv, x["WQ"])
     k = np.einsum("ukhw,ke->uhwe", cv, x["WK"])
