@@ -20,7 +20,8 @@ loaded once (``weights=kept``) or, when they do not fit beside the tiles, loaded
 DRAM for every tile (``weights=streamed/F``): one load of F consecutive folds ahead of their passes,
 into two F-fold buffers (double-buffered, so the next load overlaps these passes). F is the least
 power of two (or all the folds) that keeps the tile program within ``MAX_OPS`` ops (one load and one
-array op per F folds).
+array op per F folds); with option ``extrapolate``, when no tiling's program can be, the least that
+keeps one block's image tile within ``UNIT_OPS`` ops (see Costing).
 
 Timing per (tile, fold) pass (assumptions of this mapper): loading a fold's weights into the PEs
 takes one cycle per array row used (skipped after the first tile when the block has a single fold:
@@ -37,6 +38,14 @@ weight modes; the least estimated time (max of array cycles, DRAM bytes / bandwi
 bandwidth), then the least DRAM traffic, then the larger tile, among the tiles whose program stays
 within ``MAX_OPS`` ops. Options ``pack``, ``images``,
 ``rows`` fix a choice (checked against the array and glb).
+
+Costing. ``lower`` emits the whole tile program (at most ``MAX_OPS`` ops). ``cost`` simulates it
+in full when it is small and otherwise extrapolates from the steady state (mappings/steady.py): the
+program of a layer whose groups fill whole blocks and whose images fill whole image tiles repeats
+one block of one image tile's worth of ops, so ``cost`` simulates the same tiling on fewer groups
+and images (2-3 blocks, a few image tiles) and extrapolates bilinearly in (blocks, image tiles).
+Option ``extrapolate`` (with ``cost``): when no tiling's whole program fits ``MAX_OPS``, the tile
+search takes the periodic tilings whose image tile fits ``UNIT_OPS``, which only ``cost`` can run.
 """
 from __future__ import annotations
 
@@ -44,14 +53,18 @@ from collections import Counter
 from dataclasses import dataclass, replace
 from math import ceil
 
-from archsim import Op, Program
+from archsim import Op, Program, SimResult, simulate
 from archsim.limits import MAX_PROGRAM_OPS as MAX_OPS
 
 from .registry import register
 from .spec import CapacityError, MappingError
+from .steady import FULL_OPS, estimate
 
 WORD_BYTES = 2
-OPTIONS = ("pack", "images", "rows")
+# Ops of one block's image tile, at most: the steady-state windows ``cost`` simulates hold up to
+# about 18 such units (2-3 blocks x 2-6 image tiles), so this keeps them within MAX_OPS.
+UNIT_OPS = MAX_OPS // 20
+OPTIONS = ("pack", "images", "rows", "extrapolate")
 
 
 @dataclass(frozen=True)
@@ -193,6 +206,18 @@ def _n_ops(m) -> int:
     return m.blocks * len(_tiles(m)) * (2 + 2 * ceil(folds / m.fold_chunk))
 
 
+def _unit_ops(m) -> int:
+    """Ops of one block's image tile (its row tiles): the unit ``cost`` extrapolates over."""
+    folds = m.row_folds * m.col_folds
+    per_tile = 3 if m.weights_kept or folds == 1 else 2 + 2 * ceil(folds / m.fold_chunk)
+    return ceil(m.OY / m.rows) * per_tile
+
+
+def _periodic(m) -> bool:
+    """Whether the program repeats whole blocks of whole image tiles (what ``cost`` extrapolates)."""
+    return m.GRP % m.pack == 0 and m.N % m.images == 0
+
+
 def _estimate(m, arch) -> tuple[float, int]:
     """(estimated cycles, DRAM bytes) of the whole layer under mapping ``m``: the program's array
     cycles, DRAM bytes and glb bytes summed in closed form, the time the largest of array cycles,
@@ -280,30 +305,16 @@ class SpatialGroupConvMapper:
                     R=s["R"], S=s["S"], stride=s["STRIDE"], unit=arrays[0], staging=staging, array_rows=unit.rows,
                     array_cols=unit.cols, pack=pack, backing_level=backing)
         want_images, want_rows = _whole(options, "images"), _whole(options, "rows")
+        extrapolate = options.get("extrapolate", False)
+        if not isinstance(extrapolate, bool):
+            raise MappingError(f"extrapolate: expected true or false, got {extrapolate!r}")
         for key, value, limit in (("images", want_images, s["N"]), ("rows", want_rows, s["OY"])):
             if value is not None and value > limit:
                 raise MappingError(f"{key}: a tile of {value} exceeds the layer's {limit}")
         cap = arch.levels[staging].capacity_bytes
-        best, smallest, fewest_ops = None, None, None
-        for kept in (True, False):
-            for images in ([want_images] if want_images else _powers(s["N"])):
-                for rows in ([want_rows] if want_rows else range(1, s["OY"] + 1)):
-                    m = GroupConvMapping(**base, images=images, rows=rows, weights_kept=kept)
-                    if not kept:
-                        m = _chunked(m)
-                    need = _glb_need(m)
-                    if smallest is None or need < smallest[0]:
-                        smallest = (need, m)
-                    if need > cap:
-                        continue
-                    n_ops = _n_ops(m)
-                    if n_ops > MAX_OPS:                     # lower() would refuse it
-                        fewest_ops = n_ops if fewest_ops is None else min(fewest_ops, n_ops)
-                        continue
-                    cycles, dram = _estimate(m, arch)
-                    key = (cycles, dram, -images * rows, not kept)
-                    if best is None or key < best[0]:
-                        best = (key, m)
+        best, smallest, fewest_ops = _search(base, s, want_images, want_rows, cap, arch, whole=True)
+        if best is None and extrapolate:     # no tiling lowers whole: cost() extrapolates periodic ones
+            best, smallest, _ = _search(base, s, want_images, want_rows, cap, arch, whole=False)
         if best is None and fewest_ops is not None:
             raise MappingError(f"images: every tile that fits {staging} gives a tile program of at least "
                                f"{fewest_ops} ops (> {MAX_OPS})")
@@ -319,13 +330,53 @@ class SpatialGroupConvMapper:
     def lower(self, cascade, mapping: GroupConvMapping, arch) -> Program:
         return build_program(mapping, arch)
 
+    def cost(self, mapping: GroupConvMapping, arch) -> SimResult:
+        """The mapping simulated: in full when its program is small or not periodic, else
+        extrapolated from the steady state (see the module docstring)."""
+        m = mapping
+        if not _periodic(m) or _n_ops(m) <= FULL_OPS:
+            return simulate(build_program(m, arch), arch)
+        return estimate(lambda blocks, image_tiles: build_program(
+            replace(m, GRP=blocks * m.pack, N=image_tiles * m.images), arch), arch, m.blocks, m.N // m.images,
+            full_ops=FULL_OPS)
 
-def _chunked(m: GroupConvMapping) -> GroupConvMapping:
+
+def _search(base: dict, s, want_images, want_rows, cap: int, arch, whole: bool):
+    """(best (key, mapping) or None, smallest (glb need, mapping), fewest ops of a tiling over the
+    limit or None) over the tilings: ``whole``, programs lowered whole (within ``MAX_OPS``); else
+    periodic programs costed by extrapolation (one block's image tile within ``UNIT_OPS``)."""
+    best, smallest, fewest_ops = None, None, None
+    for kept in (True, False):
+        for images in ([want_images] if want_images else _powers(s["N"])):
+            for rows in ([want_rows] if want_rows else range(1, s["OY"] + 1)):
+                m = GroupConvMapping(**base, images=images, rows=rows, weights_kept=kept)
+                if not whole and not _periodic(m):
+                    continue
+                if not kept:
+                    m = _chunked(m, whole)
+                need = _glb_need(m)
+                if smallest is None or need < smallest[0]:
+                    smallest = (need, m)
+                if need > cap:
+                    continue
+                n_ops = _n_ops(m) if whole else _unit_ops(m)
+                if n_ops > (MAX_OPS if whole else UNIT_OPS):
+                    fewest_ops = n_ops if fewest_ops is None else min(fewest_ops, n_ops)
+                    continue
+                cycles, dram = _estimate(m, arch)
+                key = (cycles, dram, -images * rows, not kept)
+                if best is None or key < best[0]:
+                    best = (key, m)
+    return best, smallest, fewest_ops
+
+
+def _chunked(m: GroupConvMapping, whole: bool) -> GroupConvMapping:
     """``m`` (weights streamed) with the fewest folds per weight load, a power of two (or all the
-    folds), that keeps the program within MAX_OPS ops."""
+    folds), that keeps the ``whole`` program within ``MAX_OPS`` ops, or else one block's image tile
+    within ``UNIT_OPS`` ops."""
     for chunk in _powers(m.row_folds * m.col_folds):
         m = replace(m, fold_chunk=chunk)
-        if _n_ops(m) <= MAX_OPS:
+        if (_n_ops(m) <= MAX_OPS) if whole else (_unit_ops(m) <= UNIT_OPS):
             break
     return m
 
@@ -340,7 +391,7 @@ def build_program(m: GroupConvMapping, arch) -> Program:
     n_ops = _n_ops(m)
     if n_ops > MAX_OPS:
         raise MappingError(f"images: the tile program has {n_ops} ops (> {MAX_OPS}); use larger tiles "
-                           "(options images, rows)")
+                           "(options images, rows), or cost it by steady-state extrapolation (the mapper's cost)")
     ops: list[Op] = []
     dram, glb = m.backing_level, m.staging
 

@@ -6,7 +6,7 @@ Importing registers ``fusemax_unfused``, ``fusemax_flat``, ``fusemax_cascade``,
 from .common import CONFIGS, AttentionMapping
 from .gemm import GemmMapping, search_gemm
 from .mappers import CASCADE_OF, PRESET_OF, mapper_for
-from .steady import estimate
+from ..steady import estimate
 
 __all__ = ["CONFIGS", "CASCADE_OF", "PRESET_OF", "AttentionMapping", "GemmMapping",
            "estimate", "mapper_for", "search_gemm"]

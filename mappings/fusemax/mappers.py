@@ -6,7 +6,7 @@ M0 x P0 = the 2D array (256 x 256; P0 shrinks to P for decode), P1 = the most qu
 on-chip state (Q, RM, RD, RNV: E + 2 + F values per query, fusemax.md) fits glb next to two K/V tiles
 (a power of two dividing P / P0); FLAT keeps each block's QK in glb up to its share of the buffer
 and spills the rest. Every choice is checked against the register files and glb before lowering.
-``lower`` emits the full tile program; ``cost`` runs the steady-state estimate (mappings.fusemax.steady).
+``lower`` emits the full tile program; ``cost`` runs the steady-state estimate (mappings/steady.py).
 """
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from ..spec import MappingError
 from .attention import build_attention
 from .common import WORD_BYTES as W, AttentionMapping, check_fits, check_register_files
 from .gemm import GemmMapping, build_gemm, search_gemm
-from .steady import estimate
+from ..steady import estimate
 
 MAX_FULL_OPS = 2_000_000
 CASCADE_OF = {"unfused": "attention_3pass", "flat": "attention_3pass", "cascade": "attention_1pass",

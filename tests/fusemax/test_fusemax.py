@@ -12,7 +12,7 @@ from mappings.executors.attention import attention_reference
 from mappings.fusemax import CASCADE_OF, PRESET_OF, mapper_for, search_gemm
 from mappings.fusemax.attention import build_attention
 from mappings.fusemax.gemm import build_gemm
-from mappings.fusemax.steady import estimate
+from mappings.steady import estimate
 
 CONFIGS = ("unfused", "flat", "cascade", "architecture", "binding")
 

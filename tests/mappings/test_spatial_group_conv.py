@@ -141,13 +141,41 @@ def test_tiled_executor_matches_the_reference_at_the_chosen_tilings():
         assert name.startswith("group_conv_spatial[") and check().ok, name
 
 
-def test_dense_1024_channel_layer_does_not_fit_generic_array_within_the_op_limit():
-    """The point sweeps/e2gc.yaml leaves out: generic_array's dense (1024, 7) layer at batch 64 has to
-    stream its weights, and no tile that fits the glb keeps the program within the op limit."""
+def test_dense_1024_channel_layer_is_costed_only_by_extrapolation():
+    """generic_array's dense (1024, 7) layer at batch 64 has to stream its weights, and no tile that
+    fits the glb keeps the whole program within the op limit: lowering it is refused, and with
+    ``extrapolate`` the search takes a periodic tiling that ``cost`` extrapolates."""
     arch = archsim.load_arch("generic_array")
     cascade = workloads.build("group_conv", GRP=1, CI=1024, CO=1024, OY=7, OX=7, N=64)
     with pytest.raises(CapacityError, match=r"folds of weights per load .*needs \d+ B in glb"):
         map_cascade("spatial_group_conv", cascade, arch)
+    m = map_cascade("spatial_group_conv", cascade, arch, extrapolate=True)
+    with pytest.raises(MappingError, match="cost"):
+        lower(cascade, m, arch)
+    r = get_mapper("spatial_group_conv").cost(m, arch)
+    assert r.fidelity == "event+steady-state"
+    assert r.actions[f"{m.unit}.mac"] == pytest.approx(64 * 7 * 7 * 1024 * 1024 * 9)
+
+
+@pytest.mark.parametrize("arch_name, groups, per_group, options", [
+    ("generic_array", 4, 32, {"images": 2, "rows": 3}),      # streamed weights, partial row tile
+    ("fusemax", 56, 2, {"images": 1, "rows": 4}),            # packed groups (4 blocks of 14), kept weights
+])
+def test_steady_state_cost_equals_full_simulation(monkeypatch, arrays, arch_name, groups, per_group, options):
+    """``cost`` extrapolates a periodic program (whole blocks of whole image tiles) from 2-3 blocks
+    and a few image tiles; it equals simulating the whole program."""
+    monkeypatch.setattr(sgc, "FULL_OPS", 0)                   # extrapolate even this small layer
+    arch = arrays[arch_name]
+    c = _layer(groups, per_group, H=7, N=8)
+    m = map_cascade("spatial_group_conv", c, arch, **options)
+    assert sgc._periodic(m) and m.blocks >= 4
+    est = get_mapper("spatial_group_conv").cost(m, arch)
+    full = archsim.simulate(lower(c, m, arch), arch)
+    assert est.fidelity == "event+steady-state"
+    assert est.cycles == pytest.approx(full.cycles, rel=1e-9)
+    for action, count in full.actions.items():
+        assert est.actions[action] == pytest.approx(count, rel=1e-9)
+    assert archsim.energy(est, arch).total_pj == pytest.approx(archsim.energy(full, arch).total_pj, rel=1e-9)
 
 
 def test_the_search_skips_tiles_whose_program_exceeds_the_op_limit(monkeypatch):
