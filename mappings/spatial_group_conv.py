@@ -198,19 +198,25 @@ def _chunks(m, passes: list) -> list[tuple[int, ...]]:
     return [tuple(sum(col) for col in zip(*passes[i:i + size])) for i in range(0, len(passes), size)]
 
 
-def _n_ops(m) -> int:
-    """Ops of the tile program of ``m`` (see :func:`build_program`)."""
+def _tile_ops(m) -> tuple[int, int]:
+    """(ops per pixel tile, ops per block besides) of the tile program (see :func:`build_program`):
+    load, array op, store and one weight load per block, or a weight load and an array op per
+    chunk of streamed folds."""
     folds = m.row_folds * m.col_folds
     if m.weights_kept or folds == 1:
-        return m.blocks * (3 * len(_tiles(m)) + 1)
-    return m.blocks * len(_tiles(m)) * (2 + 2 * ceil(folds / m.fold_chunk))
+        return 3, 1
+    return 2 + 2 * ceil(folds / m.fold_chunk), 0
+
+
+def _n_ops(m) -> int:
+    """Ops of the tile program of ``m``."""
+    per_tile, per_block = _tile_ops(m)
+    return m.blocks * (per_tile * len(_tiles(m)) + per_block)
 
 
 def _unit_ops(m) -> int:
     """Ops of one block's image tile (its row tiles): the unit ``cost`` extrapolates over."""
-    folds = m.row_folds * m.col_folds
-    per_tile = 3 if m.weights_kept or folds == 1 else 2 + 2 * ceil(folds / m.fold_chunk)
-    return ceil(m.OY / m.rows) * per_tile
+    return ceil(m.OY / m.rows) * _tile_ops(m)[0]
 
 
 def _periodic(m) -> bool:

@@ -56,6 +56,7 @@ def test_the_search_estimate_sums_the_program(arrays, arch_name, glb, groups, pe
     m = map_cascade("spatial_group_conv", c, arch, **options)
     assert m.weights_kept == (glb is None)
     ops = lower(c, m, arch).ops
+    assert len(ops) == sgc._n_ops(m)                      # the count the op limits are checked on
     array = sum(op.compute_cycles for op in ops if op.unit == m.unit)
     dram = sum(op.reads.get("dram", 0) + op.writes.get("dram", 0) for op in ops)
     glb = sum(op.reads.get("glb", 0) + op.writes.get("glb", 0) for op in ops)
