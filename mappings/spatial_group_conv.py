@@ -326,7 +326,7 @@ class SpatialGroupConvMapper:
                                f"{fewest_ops} ops (> {MAX_OPS})")
         if best is None:
             need, m = smallest
-            chunk = (f" with {m.fold_chunk} folds of weights per load (to keep the program within {MAX_OPS} ops)"
+            chunk = (f" with {m.fold_chunk} folds of weights per load (the fewest that keep its op count within the limit)"
                      if not m.weights_kept and m.fold_chunk > 1 else "")
             raise CapacityError(f"tiles: the smallest group_conv tile ({m.images} image x {m.rows} output "
                                 f"row of {pack} group(s), double-buffered){chunk} needs {need} B in {staging} "
