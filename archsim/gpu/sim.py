@@ -23,13 +23,13 @@ Model (numbers from the preset's ``gpu:`` section, units and levels; docs/gpu.md
   bandwidth x ``dram_efficiency``). A load holds its SM's L2 port, the L2 and, for the share of
   the kernel's loads that miss (archsim/gpu/l2.py), DRAM, concurrently; it completes after the
   longest hold plus the L2 latency (plus the DRAM latency when it misses). Latency is pipelined.
-* Long kernels. With more than ``4 x slots`` CTAs (slots = SMs x CTAs per SM), the kernel is
-  simulated at n1 = 2 x slots + r and n2 = 3 x slots + r CTAs (r = CTAs mod slots, the tail) and
-  its time extrapolated linearly in whole waves: t = t(n1) + (CTAs - n1) / slots x (t(n2) - t(n1)).
-  The measured wave is the third: the first wave's CTAs start in phase (all load, then all
-  compute), so the second wave's time is not yet the steady state (it erred by up to 1.5x on
-  grouped-conv kernels); from the third on it is. tests/gpu/test_gpu_sim.py checks this against
-  full simulation.
+* Long kernels. With more than ``FULL_WAVES`` x slots CTAs (slots = SMs x CTAs per SM), the
+  kernel is simulated at n1 = ``WARMUP_WAVES`` x slots + r and n2 = n1 + ``MEASURED_WAVES`` x slots
+  CTAs (r = CTAs mod slots, the tail) and its time extrapolated linearly:
+  t = t(n1) + (CTAs - n1) / (n2 - n1) x (t(n2) - t(n1)). The first waves' CTAs start in phase (all
+  load, then all compute) and on some kernels the phases settle only after about 5 waves, so the
+  waves measured come after 4 warm-up waves (measuring waves 1-2 erred by -17% to +48% on
+  grouped-conv kernels). tests/gpu/test_gpu_sim.py checks this against full simulation.
 * Energy actions are exact counts of the whole program (not extrapolated): ``<unit>.<op>`` per
   operator, ``smem.read|write``, ``l2.read|write`` and ``dram.read|write`` in the levels'
   ``access_bytes``; static power x time is added by :func:`archsim.energy`.
