@@ -278,7 +278,8 @@ class SpatialGroupConvMapper:
     name: str = "spatial_group_conv"
     families: tuple[str, ...] = ("spatial",)
     description: str = ("grouped convolution as a weight-stationary batch of per-group im2col GEMMs on the "
-                        "2D array, small groups packed block-diagonally; options pack, images, rows")
+                        "2D array, small groups packed block-diagonally; options pack, images, rows, "
+                        "extrapolate (tilings only its steady-state cost runs)")
     workloads: tuple[str, ...] = ("group_conv",)
 
     def map(self, cascade, arch, **options) -> GroupConvMapping:
