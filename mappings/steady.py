@@ -1,7 +1,7 @@
 """Steady-state extrapolation: simulate small windows of a regular program and extrapolate.
 
-A program built by ``build(nb, nm)`` repeats ``nb`` outer units (query blocks, GEMM row blocks) of
-``nm`` inner steps (key chunks). Once the pipeline is in steady state each extra inner step adds a
+A program built by ``build(nb, nm)`` repeats ``nb`` outer units (query blocks, GEMM row blocks,
+group-conv blocks) of ``nm`` inner steps (key chunks, image tiles). Once the pipeline is in steady state each extra inner step adds a
 constant cost per outer unit and each extra outer unit a constant cost, so every additive metric
 (cycles, busy cycles, action counts, DRAM bytes, events) is bilinear in (nb, nm):
 x = a + b nb + c nm + d nb nm. We simulate the four corners (nb in {b1, b2}, nm in {w1, w2}) with the
@@ -10,7 +10,7 @@ not yet steady) and evaluate the bilinear form at the full size. Steady-state de
 inner slope is measured on two consecutive window pairs (w0->w1, w1->w2); if they differ by more than
 ``SLOPE_TOL`` the windows double (up to the full size). When the whole program has at most
 ``FULL_OPS`` ops it is simulated in full instead. Assumes periodic, data-independent programs (dense
-attention and GEMM); tests compare against full simulation wherever that is affordable.
+attention, GEMM, grouped convolution); tests compare against full simulation wherever that is affordable.
 """
 from __future__ import annotations
 

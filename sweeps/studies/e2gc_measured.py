@@ -1,6 +1,6 @@
 """Compare measured per-layer energies with an ``e2gc`` study's simulated curves.
 
-The E2GC issue's held-back GPU measurements are to be compared with the simulated per-layer curves
+Measured GPU layer energies are compared with the simulated per-layer curves
 (energy against group size G for each layer (C, H)) by two figures per layer: where the minimum
 falls (over every G and over G >= 4) and the Spearman rank correlation of energy over the G both
 hold. The measured file is a CSV with columns ``arch``, ``C``, ``H``, ``G`` and ``energy_j`` (one
